@@ -1,0 +1,50 @@
+/**
+ * The one place that builds error responses. Every error body is JSON with a stable `error`
+ * code and a one-line `message` that says what happened and what to do — never a secret,
+ * never an upstream's raw body.
+ */
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
+
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: ErrorStatus,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    /** Extra machine-readable detail, such as the field a validation error concerns. */
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const DATA_REALM = 'Bearer realm="vm-edge-authorizer"';
+
+export function errorResponse(err: HttpError): Response {
+  const headers = new Headers(err.headers);
+  headers.set("content-type", "application/json; charset=utf-8");
+  headers.set("cache-control", "no-store");
+  return new Response(JSON.stringify({ error: err.code, message: err.message, ...err.detail }), {
+    status: err.status,
+    headers,
+  });
+}
+
+/** Renders any thrown value: our own errors as they are, anything else as a logged plain 500. */
+export function toErrorResponse(err: unknown, requestId?: string): Response {
+  if (err instanceof HttpError) return errorResponse(err);
+  console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: requestId, error: String(err) }));
+  return errorResponse(new HttpError(500, "internal_error", "Internal error; retry later and report the request id if it persists.", requestId ? { "x-request-id": requestId } : {}));
+}
+
+// Named constructors for the data plane's status contract (design §6).
+export const unauthorized = (message: string) => new HttpError(401, "unauthorized", message, { "www-authenticate": DATA_REALM });
+export const forbidden = (message: string) => new HttpError(403, "forbidden", message);
+export const notFound = (message: string) => new HttpError(404, "not_found", message);
+export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
+  new HttpError(429, "too_many_requests", message, { "retry-after": String(retryAfterSeconds) });
+export const payloadTooLarge = (message: string) => new HttpError(413, "payload_too_large", message);
+export const badGateway = (message: string) => new HttpError(502, "bad_gateway", message);
+export const gatewayTimeout = (message: string) => new HttpError(504, "gateway_timeout", message);

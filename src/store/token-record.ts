@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+/**
+ * The small record the data path needs for one access token: the KV projection's value
+ * (key `token:<sha256 hex of the secret>`) and what the D1 fallback returns on a KV miss.
+ * It holds routing and limits only — never the secret, never its hash.
+ */
+export const TokenRecord = z.object({
+  v: z.literal(1),
+  token_id: z.string(),
+  deployment_id: z.string(),
+  deployment_type: z.enum(["single_node", "cluster"]),
+  access: z.enum(["r", "w", "rw"]),
+  /** Tenant pinned by a tenant-specific token on a cluster deployment (`accountID[:projectID]`). */
+  tenant_id: z.string().optional(),
+  /** Concurrent requests allowed for this token (from the deployment's tier). */
+  concurrency: z.number().int().positive(),
+  /** single_node: the VictoriaMetrics base URL. */
+  upstream_url: z.string().optional(),
+  /** cluster: vminsert and vmselect base URLs. */
+  insert_url: z.string().optional(),
+  select_url: z.string().optional(),
+  /** Epoch milliseconds after which the token is refused; absent = never expires. */
+  expires_at: z.number().int().optional(),
+});
+export type TokenRecord = z.infer<typeof TokenRecord>;
+
+/** KV key of a token's projection. */
+export function tokenKvKey(secretHash: string): string {
+  return `token:${secretHash}`;
+}

@@ -1,0 +1,40 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { API_KEY_PREFIX, generateSecret, isWellFormedSecret, maskSecret } from "../../src/token/format";
+
+describe("secret format", () => {
+  it("generates prefixed 55-character secrets that pass the shape check", () => {
+    const s = generateSecret();
+    expect(s).toMatch(/^vmat_[0-9A-Za-z]{50}$/);
+    expect(isWellFormedSecret(s)).toBe(true);
+  });
+
+  it("never repeats a secret across many draws", () => {
+    const seen = new Set(Array.from({ length: 2000 }, () => generateSecret()));
+    expect(seen.size).toBe(2000);
+  });
+
+  it("refuses a secret with any single character changed (checksum)", () => {
+    const s = generateSecret();
+    fc.assert(
+      fc.property(fc.integer({ min: 5, max: s.length - 1 }), fc.constantFrom(..."0aZ9x"), (i, ch) => {
+        fc.pre(s[i] !== ch);
+        return !isWellFormedSecret(s.slice(0, i) + ch + s.slice(i + 1));
+      }),
+      { seed: 42, numRuns: 500 },
+    );
+  });
+
+  it("refuses arbitrary strings, wrong prefixes and wrong lengths", () => {
+    fc.assert(fc.property(fc.string({ maxLength: 80 }), (v) => !isWellFormedSecret(v)), { seed: 7, numRuns: 2000 });
+    const s = generateSecret();
+    expect(isWellFormedSecret(s.slice(0, -1))).toBe(false);
+    expect(isWellFormedSecret(s + "0")).toBe(false);
+    expect(isWellFormedSecret(s, API_KEY_PREFIX)).toBe(false);
+    expect(isWellFormedSecret(generateSecret(API_KEY_PREFIX), API_KEY_PREFIX)).toBe(true);
+  });
+
+  it("masks to the first four characters", () => {
+    expect(maskSecret("vmat_abc")).toBe("vmat");
+  });
+});
