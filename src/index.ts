@@ -1,6 +1,14 @@
 import { Hono } from "hono";
+import { handleDataRequest } from "./data/data-plane";
+import { toErrorResponse } from "./errors";
 
 export { TokenLimiter } from "./limiter/token-limiter";
 
 const app = new Hono<{ Bindings: Env }>();
+
+app.onError((err, c) => toErrorResponse(err, c.req.header("cf-ray") ?? undefined));
+
+// Management plane: mounted below. Everything else is the data plane.
+app.all("*", handleDataRequest);
+
 export default app;

@@ -1,0 +1,84 @@
+import { unauthorized } from "../errors";
+import { TokenRecord, tokenKvKey } from "../store/token-record";
+import { loadTokenRecord } from "../store/token-projection";
+import { hashSecret } from "../token/crypto";
+
+/**
+ * Step 3 of the data path: find the token by the hash of its secret.
+ * Isolate memory (bounded, short TTL) → KV projection → D1 on a KV miss, so a token works the
+ * moment it is created. Unknown hashes are cached negatively so a flood of made-up tokens costs
+ * one KV read and one D1 query per distinct value, then nothing.
+ *
+ * Revocation does not wait for these caches: the token's Durable Object refuses a revoked token
+ * at its next check-in (see docs/limiter.md), and `forgetTokenRecord` clears this isolate at once.
+ */
+const MAX_ENTRIES = 10_000;
+const POSITIVE_TTL_MS = 30_000;
+const NEGATIVE_TTL_MS = 60_000;
+
+interface Entry {
+  record: TokenRecord | null;
+  expiresAt: number;
+}
+
+const cache = new Map<string, Entry>();
+const inFlight = new Map<string, Promise<TokenRecord | null>>();
+
+export interface Lookup {
+  record: TokenRecord;
+  secretHash: string;
+}
+
+export async function lookupToken(env: Env, secret: string): Promise<Lookup> {
+  const secretHash = await hashSecret(secret);
+  const record = await findRecord(env, secretHash);
+  if (!record) {
+    throw unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
+  }
+  if (record.expires_at !== undefined && record.expires_at <= Date.now()) {
+    throw unauthorized("Access token expired: create a new one in the management API or console.");
+  }
+  return { record, secretHash };
+}
+
+async function findRecord(env: Env, secretHash: string): Promise<TokenRecord | null> {
+  const now = Date.now();
+  const hit = cache.get(secretHash);
+  if (hit && hit.expiresAt > now) return hit.record;
+
+  let pending = inFlight.get(secretHash);
+  if (!pending) {
+    pending = readThrough(env, secretHash).finally(() => inFlight.delete(secretHash));
+    inFlight.set(secretHash, pending);
+  }
+  return pending;
+}
+
+async function readThrough(env: Env, secretHash: string): Promise<TokenRecord | null> {
+  const fromKv = await env.TOKENS_KV.get(tokenKvKey(secretHash), "json");
+  const parsed = fromKv === null ? null : TokenRecord.safeParse(fromKv);
+  const record = parsed?.success ? parsed.data : await loadTokenRecord(env.DB, secretHash);
+  remember(secretHash, record);
+  return record;
+}
+
+function remember(secretHash: string, record: TokenRecord | null): void {
+  if (cache.size >= MAX_ENTRIES) {
+    // Map keeps insertion order: dropping the first key evicts the oldest entry.
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  cache.delete(secretHash);
+  cache.set(secretHash, { record, expiresAt: Date.now() + (record ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+}
+
+/** Drops a token from this isolate's cache (after a revoke or a deployment change). */
+export function forgetTokenRecord(secretHash: string): void {
+  cache.delete(secretHash);
+}
+
+/** Empties the isolate cache; for tests. */
+export function resetLookupCache(): void {
+  cache.clear();
+  inFlight.clear();
+}

@@ -1,0 +1,20 @@
+import { tooManyRequests, unauthorized } from "../errors";
+import { acquirePermit, type Permit } from "../limiter/permit-pool";
+import type { TokenRecord } from "../store/token-record";
+
+/**
+ * Step 6: hold one of the token's concurrency permits for the whole request. The token's
+ * Durable Object is also the authority on revocation, so a revoked token stops here even while
+ * KV still holds its projection.
+ */
+export async function takePermit(env: Env, record: TokenRecord, ctx: ExecutionContext): Promise<Permit> {
+  const result = await acquirePermit(env.TOKEN_LIMITER, record.token_id, record.concurrency, (p) => ctx.waitUntil(p));
+  if (result.ok) return result.permit;
+  if (result.reason === "revoked") {
+    throw unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
+  }
+  throw tooManyRequests(
+    `Concurrency limit of ${record.concurrency} requests for this token reached: retry after the Retry-After delay or use a tier with a higher limit.`,
+    result.retryAfterSeconds,
+  );
+}
