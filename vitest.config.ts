@@ -19,6 +19,9 @@ export default defineConfig(async () => {
                   ADMIN_API_KEY: "test-admin-key",
                   TOKEN_ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
                   TEST_MIGRATIONS: migrations,
+                  // Small limits so the 413 and 504 paths are cheap to exercise.
+                  MAX_BODY_BYTES: "1048576",
+                  UPSTREAM_TIMEOUT_MS: "500",
                 },
               },
             }),

@@ -1,0 +1,97 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { resetLookupCache } from "../../src/data/lookup";
+import worker from "../../src/index";
+import { resetPermitPools } from "../../src/limiter/permit-pool";
+import { generateSecret } from "../../src/token/format";
+import { singleNode, token } from "./helpers/tokens";
+import { mockUpstreams, type UpstreamMock } from "./helpers/upstream";
+
+const VM = "http://vm.budget.test";
+
+interface Counts {
+  kv: number;
+  d1: number;
+  durableObjectRequests: number;
+}
+
+/** Wraps the bindings so every call the Worker makes on them is counted. */
+function countingEnv(): { env: Env; counts: Counts } {
+  const counts: Counts = { kv: 0, d1: 0, durableObjectRequests: 0 };
+  const countCalls = <T extends object>(target: T, key: keyof Counts, wrapResult?: (r: unknown) => unknown): T =>
+    new Proxy(target, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop, t);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (!wrapResult) counts[key]++;
+          const result = value.apply(t, args);
+          return wrapResult ? wrapResult(result) : result;
+        };
+      },
+    });
+  const stub = (s: unknown) => countCalls(s as object, "durableObjectRequests");
+  const namespace = new Proxy(env.TOKEN_LIMITER, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t);
+      if (prop === "get" || prop === "getByName") return (...args: unknown[]) => stub((value as Function).apply(t, args));
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+  return {
+    counts,
+    env: { ...env, TOKENS_KV: countCalls(env.TOKENS_KV, "kv"), DB: countCalls(env.DB, "d1"), TOKEN_LIMITER: namespace } as Env,
+  };
+}
+
+async function send(e: Env, secret: string, path = "/api/v1/query?query=up"): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://authorizer.test${path}`, { headers: { authorization: `Bearer ${secret}` } }), e, ctx);
+  await res.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+let upstream: UpstreamMock;
+beforeEach(() => {
+  resetLookupCache();
+  resetPermitPools();
+  upstream = mockUpstreams({ [VM]: () => Response.json({ status: "success" }) });
+});
+afterEach(() => {
+  upstream.restore();
+  expect(upstream.unmocked).toEqual([]);
+});
+
+describe("binding-call budget on the hot path", () => {
+  it("a warm proxied request makes no KV or D1 call and at most one Durable Object request", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const { env: e, counts } = countingEnv();
+    expect((await send(e, t.value)).status).toBe(200); // warms the isolate cache and the permit lease
+    const before = { ...counts };
+    const rounds = 20;
+    for (let i = 0; i < rounds; i++) expect((await send(e, t.value)).status).toBe(200);
+    expect(counts.kv - before.kv).toBe(0);
+    expect(counts.d1 - before.d1).toBe(0);
+    expect(counts.durableObjectRequests - before.durableObjectRequests).toBeLessThanOrEqual(rounds);
+    expect(upstream.calls).toHaveLength(rounds + 1);
+  });
+
+  it("an unknown token costs one KV read and one D1 query, then nothing on repeats", async () => {
+    const { env: e, counts } = countingEnv();
+    const secret = generateSecret();
+    expect((await send(e, secret)).status).toBe(401);
+    expect(counts).toEqual({ kv: 1, d1: 1, durableObjectRequests: 0 });
+    for (let i = 0; i < 10; i++) expect((await send(e, secret)).status).toBe(401);
+    expect(counts).toEqual({ kv: 1, d1: 1, durableObjectRequests: 0 });
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it("a malformed token makes no binding call at all", async () => {
+    const { env: e, counts } = countingEnv();
+    for (let i = 0; i < 5; i++) expect((await send(e, "vmat_short")).status).toBe(401);
+    expect(counts).toEqual({ kv: 0, d1: 0, durableObjectRequests: 0 });
+  });
+});
