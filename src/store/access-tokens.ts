@@ -1,0 +1,94 @@
+/**
+ * Rows of `access_tokens`. A secret is stored only as its SHA-256 (`secret_hash`, the lookup key)
+ * and as AES-GCM ciphertext bound to the row id (`secret_sealed`, for reveal). Revoking marks
+ * `revoked_at`; rows are never deleted, and never updated otherwise except `last_used_at`
+ * (written by the token's Durable Object).
+ */
+
+export type AccessType = "r" | "w" | "rw";
+
+export interface AccessTokenRow {
+  id: string;
+  deployment_id: string;
+  secret_hash: string;
+  secret_sealed: string;
+  type: AccessType;
+  description: string;
+  tenant_id: string | null;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+/** What a list shows: no hash, no ciphertext. */
+export type AccessTokenSummary = Omit<AccessTokenRow, "secret_hash" | "secret_sealed">;
+
+/** The two things needed to clean up after a revocation: the DO name and the KV key. */
+export interface TokenRef {
+  id: string;
+  secret_hash: string;
+}
+
+const SUMMARY_COLUMNS = "id, deployment_id, type, description, tenant_id, created_by, created_at, expires_at, revoked_at, last_used_at";
+
+const INSERT = `INSERT INTO access_tokens
+  (id, deployment_id, secret_hash, secret_sealed, type, description, tenant_id, created_by, created_at, expires_at)`;
+
+function values(t: AccessTokenRow): unknown[] {
+  return [t.id, t.deployment_id, t.secret_hash, t.secret_sealed, t.type, t.description, t.tenant_id, t.created_by, t.created_at, t.expires_at];
+}
+
+/** Unconditional insert: for a deployment's default token, created in the same batch as the deployment. */
+export function insertAccessToken(db: D1Database, token: AccessTokenRow): D1PreparedStatement {
+  return db.prepare(`${INSERT} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`).bind(...values(token));
+}
+
+/**
+ * Inserts the token only while its deployment is live and has fewer live tokens than its tier's
+ * `access_token_limit`. Count and insert are one statement, so concurrent creates cannot overshoot
+ * the cap (D1 runs statements one at a time). `meta.changes` is 0 when refused.
+ */
+export function insertAccessTokenWithinLimit(db: D1Database, token: AccessTokenRow): D1PreparedStatement {
+  return db
+    .prepare(
+      `${INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+       WHERE (SELECT count(*) FROM access_tokens
+              WHERE deployment_id = ?2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?9))
+           < (SELECT t.access_token_limit FROM deployments d JOIN tiers t ON t.id = d.tier_id
+              WHERE d.id = ?2 AND d.deleted_at IS NULL)`,
+    )
+    .bind(...values(token));
+}
+
+/** Tokens of a deployment that are not revoked (expired ones included), oldest first. */
+export async function listAccessTokens(db: D1Database, deploymentId: string): Promise<AccessTokenSummary[]> {
+  const { results } = await db
+    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM access_tokens WHERE deployment_id = ?1 AND revoked_at IS NULL ORDER BY created_at, id`)
+    .bind(deploymentId)
+    .all<AccessTokenSummary>();
+  return results;
+}
+
+/** One token of one deployment, revoked or not (the caller decides what a revoked one means). */
+export async function getAccessToken(db: D1Database, deploymentId: string, tokenId: string): Promise<AccessTokenRow | null> {
+  return db
+    .prepare("SELECT * FROM access_tokens WHERE id = ?1 AND deployment_id = ?2")
+    .bind(tokenId, deploymentId)
+    .first<AccessTokenRow>();
+}
+
+/** Marks one token revoked; RETURNING lists it only if this statement revoked it. */
+export function revokeAccessToken(db: D1Database, tokenId: string, at: number): D1PreparedStatement {
+  return db
+    .prepare("UPDATE access_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id, secret_hash")
+    .bind(tokenId, at);
+}
+
+/** Marks every live token of a deployment revoked; RETURNING lists the ones it revoked. */
+export function revokeDeploymentTokens(db: D1Database, deploymentId: string, at: number): D1PreparedStatement {
+  return db
+    .prepare("UPDATE access_tokens SET revoked_at = ?2 WHERE deployment_id = ?1 AND revoked_at IS NULL RETURNING id, secret_hash")
+    .bind(deploymentId, at);
+}

@@ -1,0 +1,87 @@
+import { TokenRecord, tokenKvKey } from "./token-record";
+
+/**
+ * The KV projection of access tokens: `token:<sha256 hex>` → TokenRecord JSON, and the D1 query
+ * the data path falls back to on a KV miss. D1 is the source of truth: projections are written
+ * after D1 commits, deleted on revoke, and rewritten when a deployment's routing or tier changes.
+ */
+
+/** One row of the token ⋈ deployment ⋈ tier join, before it becomes a TokenRecord. */
+export interface ProjectionRow {
+  token_id: string;
+  access: TokenRecord["access"];
+  tenant_id: string | null;
+  expires_at: number | null;
+  deployment_id: string;
+  deployment_type: TokenRecord["deployment_type"];
+  upstream_url: string | null;
+  insert_url: string | null;
+  select_url: string | null;
+  concurrency: number;
+}
+
+const JOIN = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_at, t.secret_hash,
+    d.id AS deployment_id, d.type AS deployment_type, d.upstream_url, d.insert_url, d.select_url,
+    tr.access_token_concurrent_requests AS concurrency
+  FROM access_tokens t
+  JOIN deployments d ON d.id = t.deployment_id
+  JOIN tiers tr ON tr.id = d.tier_id
+  WHERE t.revoked_at IS NULL AND d.deleted_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)`;
+
+/** Builds the record from a joined row; absent optional fields are left out, not null. */
+export function toTokenRecord(row: ProjectionRow): TokenRecord {
+  const record: TokenRecord = {
+    v: 1,
+    token_id: row.token_id,
+    deployment_id: row.deployment_id,
+    deployment_type: row.deployment_type,
+    access: row.access,
+    concurrency: row.concurrency,
+  };
+  if (row.tenant_id !== null) record.tenant_id = row.tenant_id;
+  if (row.upstream_url !== null) record.upstream_url = row.upstream_url;
+  if (row.insert_url !== null) record.insert_url = row.insert_url;
+  if (row.select_url !== null) record.select_url = row.select_url;
+  if (row.expires_at !== null) record.expires_at = row.expires_at;
+  return TokenRecord.parse(record);
+}
+
+/**
+ * The data path's D1 fallback: the record for a secret hash, or null when no such token exists,
+ * or it is revoked or expired, or its deployment is deleted. One indexed query.
+ */
+export async function loadTokenRecord(db: D1Database, secretHash: string): Promise<TokenRecord | null> {
+  const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash, Date.now()).first<ProjectionRow>();
+  return row ? toTokenRecord(row) : null;
+}
+
+/** Records of every usable token of a deployment, keyed by secret hash (to rewrite projections). */
+export async function loadDeploymentTokenRecords(
+  db: D1Database,
+  deploymentId: string,
+): Promise<{ secretHash: string; record: TokenRecord }[]> {
+  const { results } = await db
+    .prepare(`${JOIN} AND t.deployment_id = ?1`)
+    .bind(deploymentId, Date.now())
+    .all<ProjectionRow & { secret_hash: string }>();
+  return results.map((row) => ({ secretHash: row.secret_hash, record: toTokenRecord(row) }));
+}
+
+// KV refuses an absolute expiration less than 60 s ahead.
+const KV_MIN_TTL_SECONDS = 60;
+
+/** Writes (or overwrites) a token's projection. A token with an expiry also expires from KV. */
+export async function putTokenProjection(kv: KVNamespace, secretHash: string, record: TokenRecord): Promise<void> {
+  const options: KVNamespacePutOptions = {};
+  if (record.expires_at !== undefined) {
+    const expiration = Math.floor(record.expires_at / 1000);
+    // Too close to expiry to be worth caching: the data path reads D1, which refuses it soon.
+    if (expiration - Date.now() / 1000 < KV_MIN_TTL_SECONDS) return;
+    options.expiration = expiration;
+  }
+  await kv.put(tokenKvKey(secretHash), JSON.stringify(record), options);
+}
+
+export async function deleteTokenProjection(kv: KVNamespace, secretHash: string): Promise<void> {
+  await kv.delete(tokenKvKey(secretHash));
+}
