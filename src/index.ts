@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { adminApp } from "./admin";
 import { handleDataRequest } from "./data/data-plane";
 import { toErrorResponse } from "./errors";
 
@@ -9,6 +10,7 @@ const app = new Hono<{ Bindings: Env }>();
 app.onError((err, c) => toErrorResponse(err, c.req.header("cf-ray") ?? undefined));
 
 // Management plane: mounted below. Everything else is the data plane.
+app.route("/admin", adminApp);
 app.all("*", handleDataRequest);
 
 export default app;
