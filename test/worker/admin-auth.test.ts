@@ -46,7 +46,8 @@ describe("request ids", () => {
   });
 
   it("generates one when cf-ray is absent or not a plain token", async () => {
-    for (const headers of [{}, { "cf-ray": "bad ray\u0001" }, { "cf-ray": "x".repeat(65) }]) {
+    const cases: Record<string, string>[] = [{}, { "cf-ray": "bad ray\u0001" }, { "cf-ray": "x".repeat(65) }];
+    for (const headers of cases) {
       const res = await adminFetch("GET", "/tiers", { headers });
       expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     }
