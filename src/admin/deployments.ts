@@ -105,7 +105,7 @@ export const deploymentsApp = new Hono<AdminEnv>()
     const current = await findDeployment(c.env.DB, actor, c.req.param("id"));
     const body = c.req.valid("json");
     if (Object.keys(body).length === 0) {
-      throw invalidRequest("body", "name at least one of name, tier, upstream_url, insert_url, select_url");
+      throw invalidRequest("body", "give at least one of name, tier, upstream_url, insert_url, select_url");
     }
     if (body.type !== undefined && body.type !== current.type) {
       throw invalidRequest("type", "cannot be changed; create a new deployment instead");

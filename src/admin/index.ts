@@ -31,7 +31,7 @@ export const adminApp = new Hono<AdminEnv>()
   .route("/api/v1/deployments", deploymentsApp)
   .route("/api/v1/deployments", accessTokensApp)
   .all("*", function adminNotFound() {
-    throw new HttpError(404, "not_found", "No such management API route: see docs for /admin/api/v1/tiers and /admin/api/v1/deployments.");
+    throw new HttpError(404, "not_found", "No such management API route: the API is /admin/api/v1/tiers and /admin/api/v1/deployments[/{id}[/access_tokens[/{tokenId}]]].");
   })
   .onError(function adminError(err, c) {
     const res = toErrorResponse(err, c.var.requestId);
