@@ -1,4 +1,219 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  CONTENTION_WINDOW_MS,
+  type Lease,
+  type LeaseGrant,
+  LeaseRequest,
+  decideLease,
+  earliestExpiry,
+  expiredHolders,
+  livePermits,
+} from "./lease-ledger";
 
-// Placeholder until the limiter lands; replaced by the real Durable Object.
-export class TokenLimiter extends DurableObject<Env> {}
+/** The last-used time reaches D1 at most this often per token. */
+export const LAST_USED_SYNC_INTERVAL_MS = 60_000;
+/**
+ * An expired lease stops counting at its deadline (every decision skips it); the alarm only
+ * deletes it from storage, so it may run this much later and sweep several at once.
+ */
+export const SWEEP_DELAY_MS = 5_000;
+
+/** Storage keys (documented in docs/storage.md and docs/limiter.md). */
+const LEASE_PREFIX = "lease:";
+const REVOKED_KEY = "revoked";
+const USAGE_KEY = "usage";
+const SYNC_KEY = "last_used_sync";
+
+interface Usage {
+  /** Requests served under this token, as reported by the holders. */
+  requests: number;
+  /** `lease` calls answered (each one billed DO request). */
+  leaseCalls: number;
+  /** Epoch ms of the last call that reported use or held permits; null if never used. */
+  lastUsedAt: number | null;
+}
+
+interface LastUsedSync {
+  tokenId: string | null;
+  /** Epoch ms of the last write attempt to D1 (0: never). */
+  writtenAt: number;
+  /** The last_used_at value last written. */
+  value: number | null;
+}
+
+export interface LimiterState {
+  tokenId: string | null;
+  revoked: boolean;
+  leases: { holder: string; permits: number; expiresAt: number }[];
+  /** Permits in unexpired leases. */
+  leasedPermits: number;
+  usage: Usage;
+  lastUsedSync: LastUsedSync;
+  alarmAt: number | null;
+}
+
+const NO_GRANT_REVOKED: LeaseGrant = { granted: 0, expiresAt: 0, revoked: true, contended: false };
+
+/**
+ * One per access token (named by its id): the exact count of the token's permits, leased in
+ * batches to isolates (see docs/limiter.md), and the authority on its revocation. State lives in
+ * memory and is mirrored to storage on every change, so eviction or restart loses nothing.
+ */
+export class TokenLimiter extends DurableObject<Env> {
+  private leases = new Map<string, Lease>();
+  private revoked = false;
+  private usage: Usage = { requests: 0, leaseCalls: 0, lastUsedAt: null };
+  private sync: LastUsedSync = { tokenId: null, writtenAt: 0, value: null };
+  private alarmAt: number | null = null;
+  private contendedUntil = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      const stored = await ctx.storage.list<Lease>({ prefix: LEASE_PREFIX });
+      for (const [key, lease] of stored) this.leases.set(key.slice(LEASE_PREFIX.length), lease);
+      this.revoked = (await ctx.storage.get<boolean>(REVOKED_KEY)) === true;
+      this.usage = (await ctx.storage.get<Usage>(USAGE_KEY)) ?? this.usage;
+      this.sync = (await ctx.storage.get<LastUsedSync>(SYNC_KEY)) ?? this.sync;
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Sets `holder`'s lease to at most `want` permits, keeping all live leases within `limit`. */
+  async lease(input: LeaseRequest): Promise<LeaseGrant> {
+    const parsed = LeaseRequest.safeParse(input);
+    if (!parsed.success) throw new RangeError(`invalid lease request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const req = parsed.data;
+    const now = Date.now();
+    const writes: Record<string, unknown> = {};
+    if (req.tokenId !== undefined && req.tokenId !== this.sync.tokenId) {
+      this.sync = { ...this.sync, tokenId: req.tokenId };
+      writes[SYNC_KEY] = this.sync;
+    }
+
+    let grant = NO_GRANT_REVOKED;
+    if (!this.revoked) {
+      const decision = decideLease(this.leases, req, now);
+      if (decision.short) this.contendedUntil = now + CONTENTION_WINDOW_MS;
+      if (decision.lease) {
+        this.leases.set(req.holder, decision.lease);
+        writes[LEASE_PREFIX + req.holder] = decision.lease;
+      } else if (this.leases.delete(req.holder)) {
+        await this.ctx.storage.delete(LEASE_PREFIX + req.holder);
+      }
+      grant = {
+        granted: decision.granted,
+        expiresAt: decision.lease?.expiresAt ?? 0,
+        revoked: false,
+        contended: now < this.contendedUntil,
+      };
+    }
+
+    this.usage = {
+      requests: this.usage.requests + req.used,
+      leaseCalls: this.usage.leaseCalls + 1,
+      lastUsedAt: req.used > 0 || grant.granted > 0 ? now : this.usage.lastUsedAt,
+    };
+    writes[USAGE_KEY] = this.usage;
+    await this.ctx.storage.put(writes);
+    await this.scheduleAlarm(now);
+    // Not awaited: the D1 write must not delay the holder's acquire.
+    const syncDue = this.lastUsedSyncDue(now);
+    if (syncDue !== undefined && syncDue <= now) this.ctx.waitUntil(this.syncLastUsed(now));
+    return grant;
+  }
+
+  /** Revokes the token for good: drops every lease and refuses every later one. */
+  async revoke(tokenId?: string): Promise<void> {
+    this.revoked = true;
+    const keys = [...this.leases.keys()].map((holder) => LEASE_PREFIX + holder);
+    this.leases.clear();
+    if (keys.length > 0) await this.ctx.storage.delete(keys);
+    const writes: Record<string, unknown> = { [REVOKED_KEY]: true };
+    if (tokenId !== undefined && this.sync.tokenId === null) {
+      this.sync = { ...this.sync, tokenId };
+      writes[SYNC_KEY] = this.sync;
+    }
+    await this.ctx.storage.put(writes);
+    await this.scheduleAlarm(Date.now());
+  }
+
+  /** For tests and operators. */
+  async state(): Promise<LimiterState> {
+    const now = Date.now();
+    return {
+      tokenId: this.sync.tokenId,
+      revoked: this.revoked,
+      leases: [...this.leases].map(([holder, l]) => ({ holder, permits: l.permits, expiresAt: l.expiresAt })),
+      leasedPermits: livePermits(this.leases, now),
+      usage: { ...this.usage },
+      lastUsedSync: { ...this.sync },
+      alarmAt: this.alarmAt,
+    };
+  }
+
+  /** Sweeps expired leases (holders that vanished) and writes a pending last-used time to D1. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.alarmAt = null; // the alarm that is running is consumed
+    const expired = expiredHolders(this.leases, now);
+    for (const holder of expired) this.leases.delete(holder);
+    if (expired.length > 0) await this.ctx.storage.delete(expired.map((holder) => LEASE_PREFIX + holder));
+    const due = this.lastUsedSyncDue(now);
+    if (due !== undefined && due <= now) await this.syncLastUsed(now);
+    await this.scheduleAlarm(now);
+  }
+
+  /** When a pending last-used time may be written to D1; undefined when nothing is pending. */
+  private lastUsedSyncDue(now: number): number | undefined {
+    const { lastUsedAt } = this.usage;
+    if (this.sync.tokenId === null || lastUsedAt === null || lastUsedAt === this.sync.value) return undefined;
+    return Math.max(now - LAST_USED_SYNC_INTERVAL_MS, this.sync.writtenAt) + LAST_USED_SYNC_INTERVAL_MS;
+  }
+
+  private async syncLastUsed(now: number): Promise<void> {
+    const previous = this.sync;
+    const tokenId = previous.tokenId;
+    const value = this.usage.lastUsedAt;
+    if (tokenId === null || value === null) return;
+    // Claimed before the write so concurrent calls do not write twice within the interval.
+    this.sync = { tokenId, writtenAt: now, value };
+    await this.ctx.storage.put(SYNC_KEY, this.sync);
+    try {
+      await this.env.DB.prepare("UPDATE access_tokens SET last_used_at = ?1 WHERE id = ?2").bind(value, tokenId).run();
+    } catch (err) {
+      // The table comes with the management schema; without it (unit setups) there is nothing to update.
+      if (/no such table/i.test(String(err))) return;
+      console.error(JSON.stringify({ level: "error", msg: "last_used_at write to D1 failed", token_id: tokenId, error: String(err) }));
+      // Retried by the alarm one interval later.
+      this.sync = { ...this.sync, value: previous.value };
+      await this.ctx.storage.put(SYNC_KEY, this.sync);
+      await this.scheduleAlarm(Date.now());
+    }
+  }
+
+  /**
+   * Keeps one alarm at the earliest lease deadline or pending D1 write. An alarm that is already
+   * earlier is left alone (it fires, finds nothing due, and reschedules), so renewals that push
+   * deadlines out do not each cost an alarm write.
+   */
+  private async scheduleAlarm(now: number): Promise<void> {
+    const expiry = earliestExpiry(this.leases);
+    const candidates = [expiry === undefined ? undefined : expiry + SWEEP_DELAY_MS, this.lastUsedSyncDue(now)].filter(
+      (t): t is number => t !== undefined,
+    );
+    if (candidates.length === 0) {
+      if (this.alarmAt !== null) {
+        await this.ctx.storage.deleteAlarm();
+        this.alarmAt = null;
+      }
+      return;
+    }
+    const next = Math.min(...candidates);
+    // An alarm time in the past has fired (or is firing) already.
+    if (this.alarmAt === null || next < this.alarmAt || this.alarmAt <= now) {
+      await this.ctx.storage.setAlarm(next);
+      this.alarmAt = next;
+    }
+  }
+}

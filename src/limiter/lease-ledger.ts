@@ -1,0 +1,78 @@
+import { z } from "zod";
+
+/**
+ * The Durable Object side's accounting, free of storage so it can be tested in Node and shared
+ * with test fakes: the `lease` protocol and the rule that keeps the sum of live leases within
+ * the limit. token-limiter.ts persists what this decides.
+ */
+
+/** Longest lease deadline a holder may ask for. */
+export const MAX_LEASE_TTL_MS = 60_000;
+/** A refusal marks the token contended for this long; holders then stop keeping headroom. */
+export const CONTENTION_WINDOW_MS = 2_000;
+
+export const LeaseRequest = z.object({
+  /** The token id (the object's name); needed for the last-used write to D1. */
+  tokenId: z.string().min(1).max(200).optional(),
+  /** Random id of the asking isolate. */
+  holder: z.string().min(1).max(200),
+  /** Permits the holder wants to hold in total after this call; 0 drops its lease. */
+  want: z.number().int().min(0).max(1_000_000),
+  limit: z.number().int().min(0).max(1_000_000),
+  ttlMs: z.number().int().min(1).max(MAX_LEASE_TTL_MS),
+  /** Requests the holder served since its previous call. */
+  used: z.number().int().min(0),
+});
+export type LeaseRequest = z.infer<typeof LeaseRequest>;
+
+export interface LeaseGrant {
+  /** Permits the holder now holds in total (≤ want). */
+  granted: number;
+  /** Epoch ms at which the Durable Object drops this lease unless renewed (0 when none). */
+  expiresAt: number;
+  revoked: boolean;
+  /** Some holder was refused permits within the last CONTENTION_WINDOW_MS. */
+  contended: boolean;
+}
+
+export interface Lease {
+  permits: number;
+  expiresAt: number;
+}
+
+/** Permits held by unexpired leases, leaving out `except`. */
+export function livePermits(leases: ReadonlyMap<string, Lease>, now: number, except?: string): number {
+  let sum = 0;
+  for (const [holder, lease] of leases) {
+    if (holder !== except && lease.expiresAt > now) sum += lease.permits;
+  }
+  return sum;
+}
+
+/**
+ * The one rule: a holder gets what it wants, but never so much that the live leases of all
+ * holders together exceed the limit. Asking for less than it holds returns the difference.
+ */
+export function decideLease(
+  leases: ReadonlyMap<string, Lease>,
+  req: Pick<LeaseRequest, "holder" | "want" | "limit" | "ttlMs">,
+  now: number,
+): { granted: number; lease: Lease | undefined; short: boolean } {
+  const others = livePermits(leases, now, req.holder);
+  const granted = Math.max(0, Math.min(req.want, req.limit - others));
+  return {
+    granted,
+    lease: granted > 0 ? { permits: granted, expiresAt: now + req.ttlMs } : undefined,
+    short: granted < req.want,
+  };
+}
+
+export function expiredHolders(leases: ReadonlyMap<string, Lease>, now: number): string[] {
+  return [...leases].filter(([, lease]) => lease.expiresAt <= now).map(([holder]) => holder);
+}
+
+export function earliestExpiry(leases: ReadonlyMap<string, Lease>): number | undefined {
+  let min: number | undefined;
+  for (const lease of leases.values()) if (min === undefined || lease.expiresAt < min) min = lease.expiresAt;
+  return min;
+}

@@ -1,0 +1,124 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type Lease, decideLease, earliestExpiry, expiredHolders, livePermits } from "../../src/limiter/lease-ledger";
+import {
+  INITIAL_HEADROOM,
+  type PoolView,
+  leaseWant,
+  nextHeadroom,
+  nextStep,
+  shouldReturnIdle,
+} from "../../src/limiter/lease-policy";
+
+const CHECK_IN = 1_000;
+const base: PoolView = { held: 3, inUse: 1, leasedAt: 10_000, revoked: false, limit: 10, inflightWant: undefined };
+
+describe("nextStep: what an acquire does", () => {
+  it.each<[string, Partial<PoolView>, number, ReturnType<typeof nextStep>]>([
+    ["fresh lease with a spare permit", {}, 10_500, "local"],
+    ["fresh lease, all permits in use", { inUse: 3 }, 10_500, "exhausted"],
+    ["lease as old as the check-in interval", {}, 11_000, "check-in"],
+    ["no lease yet", { held: 0, inUse: 0, leasedAt: -Infinity }, 0, "check-in"],
+    ["revoked, even with spare permits", { revoked: true }, 10_500, "revoked"],
+    ["this isolate alone is at the limit", { held: 10, inUse: 10 }, 10_500, "full"],
+    ["limit lowered below what is in use", { limit: 1, inUse: 2 }, 10_500, "full"],
+    ["call in flight that will shrink the lease to what is in use", { inflightWant: 1 }, 10_500, "exhausted"],
+    ["call in flight that keeps room", { inflightWant: 2 }, 10_500, "local"],
+    ["idle return in flight", { inUse: 0, inflightWant: 0 }, 10_500, "exhausted"],
+  ])("%s", (_name, patch, now, expected) => {
+    expect(nextStep({ ...base, ...patch }, now, CHECK_IN)).toBe(expected);
+  });
+});
+
+describe("leaseWant and headroom", () => {
+  it("asks for what is in use and waiting plus headroom, capped at the limit", () => {
+    expect(leaseWant({ inUse: 2, waiting: 1, headroom: 1, limit: 10 })).toBe(4);
+    expect(leaseWant({ inUse: 8, waiting: 3, headroom: 4, limit: 10 })).toBe(10);
+    expect(leaseWant({ inUse: 0, waiting: 0, headroom: 0, limit: 10 })).toBe(0);
+    expect(leaseWant({ inUse: 0, waiting: 1, headroom: 1, limit: 0 })).toBe(0);
+  });
+
+  it("doubles when demand outruns the lease, halves at check-in, drops to zero under contention", () => {
+    expect(nextHeadroom(1, "exhausted", 100)).toBe(2);
+    expect(nextHeadroom(16, "exhausted", 100)).toBe(32);
+    expect(nextHeadroom(64, "exhausted", 100)).toBe(100);
+    expect(nextHeadroom(0, "exhausted", 100)).toBe(INITIAL_HEADROOM);
+    expect(nextHeadroom(32, "check-in", 100)).toBe(16);
+    expect(nextHeadroom(1, "check-in", 100)).toBe(INITIAL_HEADROOM);
+    expect(nextHeadroom(0, "check-in", 100)).toBe(INITIAL_HEADROOM);
+    expect(nextHeadroom(32, "contended", 100)).toBe(0);
+  });
+
+  it("never exceeds the limit", () => {
+    fc.assert(
+      fc.property(fc.nat(1000), fc.constantFrom("exhausted", "check-in", "contended") as fc.Arbitrary<"exhausted" | "check-in" | "contended">, fc.integer({ min: 1, max: 600 }), (h, ev, limit) => {
+        const next = nextHeadroom(Math.min(h, limit), ev, limit);
+        return next >= 0 && next <= limit;
+      }),
+      { seed: 11, numRuns: 500 },
+    );
+  });
+
+  it("returns an idle lease only when nothing is in use, waiting or taken meanwhile", () => {
+    const idle = { held: 2, inUse: 0, waiting: 0, revoked: false, activityChanged: false };
+    expect(shouldReturnIdle(idle)).toBe(true);
+    expect(shouldReturnIdle({ ...idle, inUse: 1 })).toBe(false);
+    expect(shouldReturnIdle({ ...idle, waiting: 1 })).toBe(false);
+    expect(shouldReturnIdle({ ...idle, activityChanged: true })).toBe(false);
+    expect(shouldReturnIdle({ ...idle, held: 0 })).toBe(false);
+    expect(shouldReturnIdle({ ...idle, revoked: true })).toBe(false);
+  });
+});
+
+describe("decideLease: the Durable Object's rule", () => {
+  const ttlMs = 10_000;
+  const leases = (entries: [string, number, number][]) => new Map<string, Lease>(entries.map(([h, permits, expiresAt]) => [h, { permits, expiresAt }]));
+
+  it("grants what is asked while it fits", () => {
+    expect(decideLease(leases([["b", 3, 5_000]]), { holder: "a", want: 4, limit: 10, ttlMs }, 1_000)).toEqual({
+      granted: 4,
+      lease: { permits: 4, expiresAt: 11_000 },
+      short: false,
+    });
+  });
+
+  it("grants only what is left, and says it fell short", () => {
+    expect(decideLease(leases([["b", 8, 5_000]]), { holder: "a", want: 4, limit: 10, ttlMs }, 1_000)).toMatchObject({ granted: 2, short: true });
+    expect(decideLease(leases([["b", 10, 5_000]]), { holder: "a", want: 1, limit: 10, ttlMs }, 1_000)).toEqual({ granted: 0, lease: undefined, short: true });
+  });
+
+  it("takes back permits when asked for fewer, and drops the lease on want 0", () => {
+    const l = leases([["a", 5, 5_000]]);
+    expect(decideLease(l, { holder: "a", want: 2, limit: 10, ttlMs }, 1_000)).toMatchObject({ granted: 2, lease: { permits: 2 } });
+    expect(decideLease(l, { holder: "a", want: 0, limit: 10, ttlMs }, 1_000)).toEqual({ granted: 0, lease: undefined, short: false });
+  });
+
+  it("does not count expired leases", () => {
+    const l = leases([["b", 10, 1_000]]);
+    expect(decideLease(l, { holder: "a", want: 3, limit: 10, ttlMs }, 1_000)).toMatchObject({ granted: 3 });
+    expect(livePermits(l, 999)).toBe(10);
+    expect(livePermits(l, 1_000)).toBe(0);
+    expect(expiredHolders(l, 1_000)).toEqual(["b"]);
+    expect(earliestExpiry(leases([["a", 1, 7], ["b", 1, 3]]))).toBe(3);
+    expect(earliestExpiry(new Map())).toBeUndefined();
+  });
+
+  it("keeps the sum of live leases within the limit for any sequence of requests", () => {
+    const request = fc.record({ holder: fc.constantFrom("a", "b", "c", "d"), want: fc.nat(12), dt: fc.nat(4_000) });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 }), fc.array(request, { maxLength: 60 }), (limit, requests) => {
+        const l = new Map<string, Lease>();
+        let now = 0;
+        for (const r of requests) {
+          now += r.dt;
+          const d = decideLease(l, { holder: r.holder, want: r.want, limit, ttlMs }, now);
+          if (d.lease) l.set(r.holder, d.lease);
+          else l.delete(r.holder);
+          if (d.granted > r.want || livePermits(l, now) > limit) return false;
+        }
+        return true;
+      }),
+      { seed: 5, numRuns: 1_000 },
+    );
+  });
+});
