@@ -62,18 +62,53 @@ export async function forward(
     }
     if (!upstream.body) return new Response(null, { status: upstream.status, headers });
 
-    const relay = new IdentityTransformStream();
-    ctx.waitUntil(
-      upstream.body
-        .pipeTo(relay.writable)
-        .catch(() => undefined)
-        .finally(() => permit.release()),
-    );
+    const relayed = relayBody(upstream.body, limits.timeoutMs);
+    ctx.waitUntil(relayed.ended.finally(() => permit.release()));
     handedOff = true;
-    return new Response(relay.readable, { status: upstream.status, statusText: upstream.statusText, headers });
+    return new Response(relayed.stream, { status: upstream.status, statusText: upstream.statusText, headers });
   } finally {
     if (!handedOff) permit.release();
   }
+}
+
+/**
+ * Relays the upstream body to the client and says when the transfer is over, however it ends:
+ * read to the end, upstream reset, upstream stalled for longer than `idleMs` between chunks, or
+ * the client went away (the runtime cancels the stream). A JS pump rather than a native pipe,
+ * because only `cancel` tells us at once that the client left while the upstream is quiet.
+ */
+function relayBody(body: ReadableStream<Uint8Array>, idleMs: number) {
+  const reader = body.getReader();
+  let finish!: () => void;
+  const ended = new Promise<void>((resolve) => (finish = resolve));
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("upstream body stalled")), idleMs);
+      });
+      try {
+        const chunk = await Promise.race([reader.read(), stalled]);
+        if (chunk.done) {
+          controller.close();
+          finish();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      } catch (err) {
+        controller.error(err);
+        reader.cancel(err).catch(() => undefined);
+        finish();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason).catch(() => undefined);
+    },
+  });
+  return { stream, ended };
 }
 
 function upstreamUrl(route: Route, rawQuery: string): string {

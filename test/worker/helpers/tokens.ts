@@ -18,23 +18,24 @@ async function json<T>(res: Response): Promise<T> {
 
 export interface Tier {
   id: number | string;
+  type: string;
   access_token_concurrent_requests: number;
   access_token_limit: number;
 }
 
-/** The tier with the smallest per-token concurrency, so limits are cheap to reach in tests. */
-export async function smallestTier(): Promise<Tier> {
-  const tiers = await json<Tier[]>(await admin("GET", "/tiers"));
+/** The tier of a type with the smallest per-token concurrency, so limits are cheap to reach in tests. */
+export async function smallestTier(type: "single_node" | "cluster"): Promise<Tier> {
+  const tiers = (await json<Tier[]>(await admin("GET", "/tiers"))).filter((t) => t.type === type);
   return tiers.reduce((a, b) => (a.access_token_concurrent_requests <= b.access_token_concurrent_requests ? a : b));
 }
 
 export async function singleNode(upstreamUrl: string, name = "single"): Promise<{ id: string }> {
-  const tier = await smallestTier();
+  const tier = await smallestTier("single_node");
   return json(await admin("POST", "/deployments", { name, type: "single_node", tier: tier.id, upstream_url: upstreamUrl }));
 }
 
 export async function cluster(insertUrl: string, selectUrl: string, name = "cluster"): Promise<{ id: string }> {
-  const tier = await smallestTier();
+  const tier = await smallestTier("cluster");
   return json(await admin("POST", "/deployments", { name, type: "cluster", tier: tier.id, insert_url: insertUrl, select_url: selectUrl }));
 }
 

@@ -42,23 +42,35 @@ export function mockUpstreams(handlers: Record<string, UpstreamHandler>): Upstre
   };
 }
 
-/** A response whose body stays open until `finish()` (or `fail()`), for permit-lifetime tests. */
+/**
+ * A response whose body stays open until `finish()` (or `fail()`), for permit-lifetime tests.
+ * Streams belong to the request context that created them, so the test only flips a plain flag
+ * and the stream, polling inside its own context, acts on it.
+ */
 export function gatedResponse(status = 200) {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let state: "open" | "finish" | "fail" = "open";
+  const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     start(c) {
-      controller = c;
-      c.enqueue(new TextEncoder().encode("partial "));
+      c.enqueue(encoder.encode("partial "));
+    },
+    async pull(c) {
+      while (state === "open") await new Promise((r) => setTimeout(r, 5));
+      if (state === "fail") {
+        c.error(new Error("upstream reset"));
+        return;
+      }
+      c.enqueue(encoder.encode("done"));
+      c.close();
     },
   });
   return {
     response: new Response(body, { status }),
     finish() {
-      controller.enqueue(new TextEncoder().encode("done"));
-      controller.close();
+      state = "finish";
     },
     fail() {
-      controller.error(new Error("upstream reset"));
+      state = "fail";
     },
   };
 }

@@ -1,0 +1,156 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { resetLookupCache } from "../../src/data/lookup";
+import { PermitPools, permitPoolStats, resetPermitPools, type TokenLimiterNamespace } from "../../src/limiter/permit-pool";
+import type { TokenLimiter } from "../../src/limiter/token-limiter";
+import { singleNode, smallestTier, token } from "./helpers/tokens";
+import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
+
+/**
+ * Permit lifetime through the whole data path: a permit is held until the response body is fully
+ * sent or the transfer dies, and a holder that vanished frees its permits at the lease deadline.
+ */
+const VM = "http://vm.permits.test";
+let upstream: UpstreamMock;
+let gates: ReturnType<typeof gatedResponse>[];
+let limit: number;
+
+beforeEach(async () => {
+  resetLookupCache();
+  resetPermitPools();
+  gates = [];
+  limit = (await smallestTier("single_node")).access_token_concurrent_requests;
+  upstream = mockUpstreams({
+    [VM]: () => {
+      const gate = gatedResponse();
+      gates.push(gate);
+      return gate.response;
+    },
+  });
+});
+
+afterEach(() => {
+  for (const gate of gates) gate.finish();
+  upstream.restore();
+  expect(upstream.unmocked).toEqual([]);
+});
+
+function query(secret: string): Promise<Response> {
+  return exports.default.fetch("http://authorizer.test/api/v1/query?query=up", { headers: { authorization: `Bearer ${secret}` } });
+}
+
+async function fillToLimit(secret: string): Promise<Response[]> {
+  const responses = await Promise.all(Array.from({ length: limit }, () => query(secret)));
+  for (const res of responses) expect(res.status).toBe(200);
+  return responses;
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("concurrency permits on the data path", () => {
+  it("429 with Retry-After past the limit, and the upstream never sees more than the limit in flight", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    await fillToLimit(t.value);
+    const refused = await query(t.value);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(((await refused.json()) as { message: string }).message).toMatch(new RegExp(`limit of ${limit}`));
+    expect(upstream.calls).toHaveLength(limit);
+  });
+
+  it("frees the permit once a successful response body has been fully read", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const responses = await fillToLimit(t.value);
+    gates[0]!.finish();
+    expect(await responses[0]!.text()).toBe("partial done");
+    await until(() => permitPoolStats(t.id)?.inUse === limit - 1, "release after success");
+    expect((await query(t.value)).status).toBe(200);
+  });
+
+  it("does not free the permit when only the headers have arrived", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    await fillToLimit(t.value);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(permitPoolStats(t.id)?.inUse).toBe(limit);
+  });
+
+  it("frees the permit when the upstream resets mid-response", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const responses = await fillToLimit(t.value);
+    gates[0]!.fail();
+    await expect(responses[0]!.text()).rejects.toThrow();
+    await until(() => permitPoolStats(t.id)?.inUse === limit - 1, "release after upstream reset");
+    expect((await query(t.value)).status).toBe(200);
+  });
+
+  it("frees the permit when the upstream answers with an error status", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    upstream.restore();
+    upstream = mockUpstreams({ [VM]: () => new Response("boom", { status: 503 }) });
+    const res = await query(t.value);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe("boom");
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release after upstream error status");
+  });
+
+  it("frees the permit when the upstream cannot be reached (502)", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    upstream.restore();
+    upstream = mockUpstreams({ [VM]: () => Promise.reject(new TypeError("connection refused")) });
+    expect((await query(t.value)).status).toBe(502);
+    expect(permitPoolStats(t.id)?.inUse).toBe(0);
+  });
+
+  it("frees the permit when the upstream stalls mid-body past the timeout", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await query(t.value);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a stalled upstream body");
+  });
+
+  it("frees the permit when the client aborts the download", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const responses = await fillToLimit(t.value);
+    await responses[0]!.body!.cancel("client went away");
+    await until(() => permitPoolStats(t.id)?.inUse === limit - 1, "release after client abort");
+    expect((await query(t.value)).status).toBe(200);
+  });
+
+  it("frees the permits of an isolate that vanished once its lease expires, and the alarm sweeps it", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const ns = env.TOKEN_LIMITER as unknown as DurableObjectNamespace<TokenLimiter>;
+    // Another isolate takes every permit under a short lease, then dies without returning them.
+    const crashed = new PermitPools("crashed-isolate");
+    crashed.setTimings({ leaseTtlMs: 300, idleReturnMs: 60_000 });
+    for (let i = 0; i < limit; i++) {
+      expect((await crashed.acquire(ns as TokenLimiterNamespace, t.id, limit, () => {})).ok).toBe(true);
+    }
+    crashed.reset();
+    const refused = await query(t.value);
+    expect(refused.status).toBe(429);
+    await new Promise((r) => setTimeout(r, 400));
+    const res = await query(t.value);
+    expect(res.status).toBe(200);
+    const stub = ns.getByName(t.id);
+    await runDurableObjectAlarm(stub);
+    const state = (await stub.state()) as unknown as { leases: Record<string, unknown> | { holder: string }[] };
+    expect(JSON.stringify(state.leases)).not.toContain("crashed-isolate");
+  });
+});
