@@ -28,6 +28,11 @@ const DROPPED_REQUEST_HEADERS = new Set([
 
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "proxy-connection"]);
 
+/** The part of the execution context the data path needs. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
 export interface ForwardLimits {
   maxBodyBytes: number;
   timeoutMs: number;
@@ -39,7 +44,7 @@ export async function forward(
   rawQuery: string,
   permit: Permit,
   limits: ForwardLimits,
-  ctx: ExecutionContext,
+  ctx: WaitUntil,
 ): Promise<Response> {
   let handedOff = false;
   try {
@@ -83,7 +88,7 @@ function relayBody(body: ReadableStream<Uint8Array>, idleMs: number) {
   const ended = new Promise<void>((resolve) => (finish = resolve));
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: ReturnType<typeof setTimeout> | null = null;
       const stalled = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("upstream body stalled")), idleMs);
       });
@@ -100,7 +105,7 @@ function relayBody(body: ReadableStream<Uint8Array>, idleMs: number) {
         reader.cancel(err).catch(() => undefined);
         finish();
       } finally {
-        clearTimeout(timer);
+        if (timer !== null) clearTimeout(timer);
       }
     },
     cancel(reason) {

@@ -1,5 +1,3 @@
-import { crc32 } from "node:zlib";
-
 /**
  * Secrets follow the GitHub token-format idea: a fixed prefix that secret scanners can match,
  * a random body, and a checksum so a typo or a made-up value is refused before any I/O.
@@ -28,8 +26,22 @@ function randomBase62(length: number): string {
   return out;
 }
 
+// CRC-32 (IEEE), as in zlib. Written out because it is eight lines and the Worker then needs no
+// Node compatibility layer; test/unit/token-format.test.ts checks it against zlib.
+const CRC_TABLE = Array.from({ length: 256 }, (_, i) => {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (const byte of new TextEncoder().encode(text)) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 function checksum(text: string): string {
-  let n = crc32(text) >>> 0;
+  let n = crc32(text);
   let out = "";
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
     out = ALPHABET[n % 62] + out;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { API_KEY_PREFIX, generateSecret, isWellFormedSecret, maskSecret } from "../../src/token/format";
+import { API_KEY_PREFIX, crc32, generateSecret, isWellFormedSecret, maskSecret } from "../../src/token/format";
 
 describe("secret format", () => {
   it("generates prefixed 55-character secrets that pass the shape check", () => {
@@ -32,6 +32,12 @@ describe("secret format", () => {
     expect(isWellFormedSecret(s + "0")).toBe(false);
     expect(isWellFormedSecret(s, API_KEY_PREFIX)).toBe(false);
     expect(isWellFormedSecret(generateSecret(API_KEY_PREFIX), API_KEY_PREFIX)).toBe(true);
+  });
+
+  it("computes the standard CRC-32 (IEEE) check values", () => {
+    expect(crc32("")).toBe(0);
+    expect(crc32("123456789")).toBe(0xcbf43926);
+    expect(crc32("The quick brown fox jumps over the lazy dog")).toBe(0x414fa339);
   });
 
   it("masks to the first four characters", () => {

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetLookupCache } from "../../src/data/lookup";
-import { PermitPools, permitPoolStats, resetPermitPools, type TokenLimiterNamespace } from "../../src/limiter/permit-pool";
+import { PermitPools, permitPoolStats, resetPermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 import { singleNode, smallestTier, token } from "./helpers/tokens";
 import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
@@ -140,7 +140,7 @@ describe("concurrency permits on the data path", () => {
     const crashed = new PermitPools("crashed-isolate");
     crashed.setTimings({ leaseTtlMs: 300, idleReturnMs: 60_000 });
     for (let i = 0; i < limit; i++) {
-      expect((await crashed.acquire(ns as TokenLimiterNamespace, t.id, limit, () => {})).ok).toBe(true);
+      expect((await crashed.acquire(ns, t.id, limit, () => {})).ok).toBe(true);
     }
     crashed.reset();
     const refused = await query(t.value);
