@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm test`: every test, on a fresh machine too. Runs under npm, so node_modules/.bin (with the
+# pinned Node 24) is first on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+
+# Real components for the end-to-end suite come from Debian; a no-op when already installed.
+bash test/e2e/install-deps.sh
+
+npm run typecheck
+# Pure policy in Node, everything touching bindings inside workerd.
+vitest run
+# Real vmagent, Prometheus, vmalert and VictoriaMetrics through the Worker in workerd.
+vitest run --config vitest.e2e.config.ts
