@@ -62,11 +62,25 @@ export function insertAccessTokenWithinLimit(db: D1Database, token: AccessTokenR
     .bind(...values(token));
 }
 
-/** Tokens of a deployment that are not revoked (expired ones included), oldest first. */
-export async function listAccessTokens(db: D1Database, deploymentId: string): Promise<AccessTokenSummary[]> {
+/** Keyset position in the list order (created_at, id). */
+export interface AccessTokenPosition {
+  created_at: number;
+  id: string;
+}
+
+/** Tokens of a deployment that are not revoked (expired ones included), oldest first, paged by `after` and `limit`. */
+export async function listAccessTokens(
+  db: D1Database,
+  deploymentId: string,
+  page: { after?: AccessTokenPosition; limit?: number } = {},
+): Promise<AccessTokenSummary[]> {
   const { results } = await db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM access_tokens WHERE deployment_id = ?1 AND revoked_at IS NULL ORDER BY created_at, id`)
-    .bind(deploymentId)
+    .prepare(
+      `SELECT ${SUMMARY_COLUMNS} FROM access_tokens
+       WHERE deployment_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR (created_at, id) > (?2, ?3))
+       ORDER BY created_at, id LIMIT ?4`,
+    )
+    .bind(deploymentId, page.after?.created_at ?? null, page.after?.id ?? null, page.limit ?? -1)
     .all<AccessTokenSummary>();
   return results;
 }

@@ -10,14 +10,18 @@ export type AuditAction =
   | "deployment.delete"
   | "access_token.create"
   | "access_token.reveal"
-  | "access_token.revoke";
+  | "access_token.revoke"
+  | "api_key.create"
+  | "api_key.revoke";
+
+export type AuditTargetType = "deployment" | "access_token" | "api_key";
 
 export interface AuditEntry {
   at: number;
   requestId: string;
   actor: { id: string; name: string };
   action: AuditAction;
-  targetType: "deployment" | "access_token";
+  targetType: AuditTargetType;
   targetId: string;
   deploymentId: string | null;
   detail?: Record<string, unknown>;
@@ -30,7 +34,7 @@ export interface AuditRow {
   actor_id: string;
   actor_name: string;
   action: AuditAction;
-  target_type: string;
+  target_type: AuditTargetType;
   target_id: string;
   deployment_id: string | null;
   detail: string | null;
@@ -54,6 +58,62 @@ export function insertAuditIfTokenExists(db: D1Database, entry: AuditEntry): D1P
   return db
     .prepare(`${INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM access_tokens WHERE id = ?7)`)
     .bind(...values(entry));
+}
+
+/**
+ * Inserts the entry only if the API key `entry.targetId` has `revoked_at` equal to `entry.at`:
+ * placed after the revoking UPDATE in one batch, it audits a revocation only when that UPDATE made it.
+ */
+export function insertAuditIfApiKeyRevokedNow(db: D1Database, entry: AuditEntry): D1PreparedStatement {
+  return db
+    .prepare(`${INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?7 AND revoked_at = ?1)`)
+    .bind(...values(entry));
+}
+
+/** Keyset position in the audit order (newest first: at DESC, id DESC). */
+export interface AuditPosition {
+  at: number;
+  id: number;
+}
+
+export interface AuditQuery {
+  deploymentId?: string;
+  actorId?: string;
+  action?: AuditAction;
+  /** Inclusive lower bound on `at`. */
+  since?: number;
+  /** Exclusive upper bound on `at`. */
+  until?: number;
+  /**
+   * The caller's scope: null sees every row; a list sees only rows about those deployments
+   * (rows about API keys, which concern no deployment, are then hidden).
+   */
+  scope: readonly string[] | null;
+  before?: AuditPosition;
+  limit: number;
+}
+
+/**
+ * Audit rows matching every given filter, newest first. Only the filters given become SQL
+ * conditions (all values bound), so SQLite can pick the index that fits: by deployment, by actor,
+ * or by time.
+ */
+export async function listAudit(db: D1Database, q: AuditQuery): Promise<AuditRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, ...values: unknown[]) => {
+    where.push(sql.replace(/\?/g, () => `?${params.push(values.shift())}`));
+  };
+  if (q.deploymentId !== undefined) add("deployment_id = ?", q.deploymentId);
+  if (q.actorId !== undefined) add("actor_id = ?", q.actorId);
+  if (q.action !== undefined) add("action = ?", q.action);
+  if (q.since !== undefined) add("at >= ?", q.since);
+  if (q.until !== undefined) add("at < ?", q.until);
+  if (q.scope !== null) add("deployment_id IN (SELECT value FROM json_each(?))", JSON.stringify(q.scope));
+  if (q.before !== undefined) add("(at, id) < (?, ?)", q.before.at, q.before.id);
+  const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, id DESC LIMIT ?${params.push(q.limit)}`;
+  const { results } = await db.prepare(sql).bind(...params).all<AuditRow>();
+  return results;
 }
 
 /** Audit rows about one object, oldest first. */

@@ -23,22 +23,41 @@ export async function getDeployment(db: D1Database, id: string): Promise<Deploym
   return db.prepare(`SELECT ${COLUMNS} FROM deployments WHERE id = ?1 AND deleted_at IS NULL`).bind(id).first<Deployment>();
 }
 
-/** Live deployments, oldest first; `ids` narrows the list to an API key's scope (null = all). */
-export async function listDeployments(db: D1Database, ids: readonly string[] | null): Promise<Deployment[]> {
-  if (ids === null) {
-    const { results } = await db
-      .prepare(`SELECT ${COLUMNS} FROM deployments WHERE deleted_at IS NULL ORDER BY created_at, id`)
-      .all<Deployment>();
-    return results;
-  }
+/** Keyset position in the list order (created_at, id). */
+export interface DeploymentPosition {
+  created_at: number;
+  id: string;
+}
+
+/**
+ * Live deployments, oldest first; `ids` narrows the list to an API key's scope (null = all);
+ * `after` and `limit` page through it (no limit = all).
+ */
+export async function listDeployments(
+  db: D1Database,
+  ids: readonly string[] | null,
+  page: { after?: DeploymentPosition; limit?: number } = {},
+): Promise<Deployment[]> {
   const { results } = await db
     .prepare(
       `SELECT ${COLUMNS} FROM deployments
-       WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id`,
+       WHERE deleted_at IS NULL
+         AND (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))
+         AND (?2 IS NULL OR (created_at, id) > (?2, ?3))
+       ORDER BY created_at, id LIMIT ?4`,
     )
-    .bind(JSON.stringify(ids))
+    .bind(ids === null ? null : JSON.stringify(ids), page.after?.created_at ?? null, page.after?.id ?? null, page.limit ?? -1)
     .all<Deployment>();
   return results;
+}
+
+/** Those of `ids` that name live deployments. */
+export async function liveDeploymentIds(db: D1Database, ids: readonly string[]): Promise<Set<string>> {
+  const { results } = await db
+    .prepare("SELECT id FROM deployments WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return new Set(results.map((r) => r.id));
 }
 
 export function insertDeployment(db: D1Database, d: Deployment): D1PreparedStatement {
