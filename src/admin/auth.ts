@@ -1,24 +1,50 @@
 import { createMiddleware } from "hono/factory";
 import { HttpError } from "../errors";
-import { timingSafeEqualText } from "../token/crypto";
+import { type ApiKeyRow, findApiKeyByHash } from "../store/api-keys";
+import { hashSecret, timingSafeEqualText } from "../token/crypto";
+import { API_KEY_PREFIX, isWellFormedSecret } from "../token/format";
 import type { Actor, AdminEnv } from "./context";
 
 /** The header the VictoriaMetrics Cloud API client and Terraform provider send the API key in. */
 export const API_KEY_HEADER = "X-VM-Cloud-Access";
 
 /** The Worker secret ADMIN_API_KEY: read-write, every deployment, future ones included. */
-export const BOOTSTRAP_ACTOR: Actor = Object.freeze({ id: "bootstrap", name: "bootstrap", access: "rw", deploymentIds: null });
+export const BOOTSTRAP_ACTOR: Actor = Object.freeze({ id: "bootstrap", name: "bootstrap", access: "rw", deploymentIds: null, expiresAt: null });
+
+/** Why a presented key is refused; each becomes a 401 with its own one-line message. */
+export type KeyRefusal = "unknown" | "revoked" | "expired";
+
+/** The actor of a stored key row, or why it is refused at `now`. */
+export function actorOfKey(row: ApiKeyRow, now: number): Actor | KeyRefusal {
+  if (row.revoked_at !== null) return "revoked";
+  if (row.expires_at !== null && row.expires_at <= now) return "expired";
+  return {
+    id: row.id,
+    name: row.name,
+    access: row.access,
+    deploymentIds: row.deployment_ids === null ? null : (JSON.parse(row.deployment_ids) as string[]),
+    expiresAt: row.expires_at,
+  };
+}
 
 /**
- * Maps a presented API key to an actor, or null when it is no valid key. Only the bootstrap key
- * exists so far; stored keys (`api_keys`, looked up by SHA-256) join here.
+ * Maps a presented API key to an actor. The bootstrap secret is compared in constant time; a
+ * stored key (`vmak_…`) is shape-checked before any I/O, then looked up by SHA-256 in D1 on every
+ * request — no cache, so a revocation or an expiry takes effect at the next request.
  */
-export async function resolveActor(env: Env, presented: string): Promise<Actor | null> {
+export async function resolveActor(env: Env, presented: string, now = Date.now()): Promise<Actor | KeyRefusal> {
   const bootstrap = env.ADMIN_API_KEY;
   if (bootstrap && timingSafeEqualText(presented, bootstrap)) return BOOTSTRAP_ACTOR;
-  // TODO(api-keys): look up hashSecret(presented) in api_keys (not revoked, not expired).
-  return null;
+  if (!isWellFormedSecret(presented, API_KEY_PREFIX)) return "unknown";
+  const row = await findApiKeyByHash(env.DB, await hashSecret(presented));
+  return row ? actorOfKey(row, now) : "unknown";
 }
+
+const REFUSALS: Record<KeyRefusal, string> = {
+  unknown: `The key in ${API_KEY_HEADER} is not a valid management API key.`,
+  revoked: `The key in ${API_KEY_HEADER} was revoked: ask for a new management API key.`,
+  expired: `The key in ${API_KEY_HEADER} has expired: ask for a new management API key.`,
+};
 
 export const authenticate = createMiddleware<AdminEnv>(async function authenticate(c, next) {
   const presented = c.req.header(API_KEY_HEADER);
@@ -26,9 +52,7 @@ export const authenticate = createMiddleware<AdminEnv>(async function authentica
     throw new HttpError(401, "unauthorized", `Missing ${API_KEY_HEADER} header: send a management API key.`);
   }
   const actor = await resolveActor(c.env, presented);
-  if (!actor) {
-    throw new HttpError(401, "unauthorized", `The key in ${API_KEY_HEADER} is not a valid management API key.`);
-  }
+  if (typeof actor === "string") throw new HttpError(401, "unauthorized", REFUSALS[actor]);
   c.set("actor", actor);
   await next();
 });
@@ -37,6 +61,17 @@ export const authenticate = createMiddleware<AdminEnv>(async function authentica
 export const requireWrite = createMiddleware<AdminEnv>(async function requireWrite(c, next) {
   if (c.var.actor.access !== "rw") {
     throw new HttpError(403, "forbidden", "This API key is read-only: use a read-write key for this operation.");
+  }
+  await next();
+});
+
+/**
+ * Refuses keys limited to some deployments. Creating deployments and managing API keys need a key
+ * scoped to all deployments: a scoped key could otherwise widen its own reach.
+ */
+export const requireAllDeployments = createMiddleware<AdminEnv>(async function requireAllDeployments(c, next) {
+  if (c.var.actor.deploymentIds !== null) {
+    throw new HttpError(403, "forbidden", "This API key is limited to some deployments: this operation needs a key scoped to all deployments.");
   }
   await next();
 });

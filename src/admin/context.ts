@@ -8,6 +8,8 @@ export interface Actor {
   access: "r" | "rw";
   /** Deployments the actor may see; null means all, future ones included. */
   deploymentIds: readonly string[] | null;
+  /** Epoch ms after which the key stops working; null: never. Bounds the keys it may create. */
+  expiresAt: number | null;
 }
 
 export interface AdminVariables {
