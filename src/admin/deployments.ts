@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
 import { HttpError, notFound } from "../errors";
 import { insertAccessToken, revokeDeploymentTokens, type TokenRef } from "../store/access-tokens";
 import { insertAudit, insertAuditForLiveTokens } from "../store/audit";
@@ -12,16 +13,19 @@ import {
 } from "../store/deployments";
 import { getTier, type Tier } from "../store/tiers";
 import { loadDeploymentTokenRecords } from "../store/token-projection";
-import { canAccessDeployment, requireWrite } from "./auth";
+import { canAccessDeployment, requireAllDeployments, requireWrite } from "./auth";
 import type { Actor, AdminEnv } from "./context";
-import { CreateDeploymentBody, UpdateDeploymentBody } from "./schemas";
+import { errors, jsonContent, PAGE_HEADERS } from "./openapi-common";
+import { CreatedPosition, decodeCursor, pageOf, rowsToFetch } from "./pagination";
+import { Deployment as DeploymentJson } from "./response-schemas";
+import { CreateDeploymentBody, PageQuery, UpdateDeploymentBody } from "./schemas";
 import { mintAccessToken, propagateRevocations, publishProjections, recordFor } from "./token-lifecycle";
-import { invalidRequest, jsonBody } from "./validation";
+import { invalidRequest, jsonRequest } from "./validation";
 
 /** Deployments: the upstreams tokens route to. Mounted at /api/v1/deployments. */
 
 /** The JSON of a deployment: VictoriaMetrics Cloud's field names plus our upstream URLs. */
-export function deploymentJson(d: Deployment, env: Env) {
+export function deploymentJson(d: Deployment, env: Env): DeploymentJson {
   return {
     id: d.id,
     name: d.name,
@@ -29,9 +33,9 @@ export function deploymentJson(d: Deployment, env: Env) {
     tier: d.tier_id,
     created_at: new Date(d.created_at).toISOString(),
     // VictoriaMetrics Cloud's DeploymentStatus values are upper case; ours is always running.
-    status: "RUNNING",
+    status: "RUNNING" as const,
     access_endpoint: env.ACCESS_ENDPOINT,
-    ...(d.type === "single_node" ? { upstream_url: d.upstream_url } : { insert_url: d.insert_url, select_url: d.select_url }),
+    ...(d.type === "single_node" ? { upstream_url: d.upstream_url ?? "" } : { insert_url: d.insert_url ?? "", select_url: d.select_url ?? "" }),
   };
 }
 
@@ -52,17 +56,96 @@ async function tierFor(db: D1Database, tierId: number): Promise<Tier> {
   return tier;
 }
 
-export const deploymentsApp = new Hono<AdminEnv>()
-  .get("/", async function listDeploymentsRoute(c) {
-    const deployments = await listDeployments(c.env.DB, c.var.actor.deploymentIds);
-    return c.json(deployments.map((d) => deploymentJson(d, c.env)));
+/** The `{id}` of a deployment path. Any string: an unknown or out-of-scope id answers 404. */
+export const DeploymentParams = z.object({ id: z.string().meta({ description: "Deployment id" }) });
+
+const tags = ["deployments"];
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "listDeployments",
+  tags,
+  summary: "List deployments",
+  description: "Live deployments the API key may see, oldest first. A plain array; pages with `limit`/`cursor`.",
+  request: { query: PageQuery },
+  responses: {
+    200: { description: "Deployments", headers: PAGE_HEADERS, content: jsonContent(z.array(DeploymentJson)) },
+    ...errors(400),
+  },
+});
+
+const createDeploymentRoute = createRoute({
+  method: "post",
+  path: "/",
+  operationId: "createDeployment",
+  tags,
+  summary: "Register a deployment",
+  description:
+    "Registers an upstream (`upstream_url` for single_node, `insert_url` + `select_url` for cluster) and creates its default `rw` access token. Needs a read-write key scoped to all deployments. Audited.",
+  middleware: [requireWrite, requireAllDeployments, jsonRequest] as const,
+  request: { body: { required: true, content: jsonContent(CreateDeploymentBody) } },
+  responses: {
+    201: { description: "Created", content: jsonContent(DeploymentJson) },
+    ...errors(400, 403, 413),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  operationId: "getDeployment",
+  tags,
+  summary: "Get a deployment",
+  request: { params: DeploymentParams },
+  responses: {
+    200: { description: "The deployment", content: jsonContent(DeploymentJson) },
+    ...errors(404),
+  },
+});
+
+const updateRoute = createRoute({
+  method: "put",
+  path: "/{id}",
+  operationId: "updateDeployment",
+  tags,
+  summary: "Change a deployment",
+  description:
+    "Changes the fields given and keeps the others; `type` may be sent but not changed. Rewrites the KV projection of every usable token. Audited with the fields changed.",
+  middleware: [requireWrite, jsonRequest] as const,
+  request: { params: DeploymentParams, body: { required: true, content: jsonContent(UpdateDeploymentBody) } },
+  responses: {
+    200: { description: "The deployment as changed", content: jsonContent(DeploymentJson) },
+    ...errors(400, 403, 404, 413),
+  },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/{id}",
+  operationId: "deleteDeployment",
+  tags,
+  summary: "Delete a deployment",
+  description: "Revokes every token of the deployment (D1, Durable Object, KV) and hides it. Audited, with one revoke entry per token.",
+  middleware: [requireWrite] as const,
+  request: { params: DeploymentParams },
+  responses: {
+    204: { description: "Deleted" },
+    ...errors(403, 404, 503),
+  },
+});
+
+export const deploymentsApp = new OpenAPIHono<AdminEnv>()
+  .openapi(listRoute, async function listDeploymentsHandler(c) {
+    const { limit, cursor } = c.req.valid("query");
+    const after = decodeCursor(cursor, CreatedPosition);
+    const rows = await listDeployments(c.env.DB, c.var.actor.deploymentIds, { after, limit: rowsToFetch(limit) });
+    const page = pageOf(c, rows, limit, (d) => [d.created_at, d.id]);
+    return c.json(page.map((d) => deploymentJson(d, c.env)), 200);
   })
 
-  .post("/", requireWrite, jsonBody(CreateDeploymentBody), async function createDeploymentRoute(c) {
+  .openapi(createDeploymentRoute, async function createDeploymentHandler(c) {
     const { actor, requestId } = c.var;
-    if (actor.deploymentIds !== null) {
-      throw new HttpError(403, "forbidden", "This API key is limited to some deployments: creating one needs a key scoped to all deployments.");
-    }
     const body = c.req.valid("json");
     const tier = await tierFor(c.env.DB, body.tier);
     const now = Date.now();
@@ -96,13 +179,13 @@ export const deploymentsApp = new Hono<AdminEnv>()
     return c.json(deploymentJson(deployment, c.env), 201);
   })
 
-  .get("/:id", async function getDeploymentRoute(c) {
-    return c.json(deploymentJson(await findDeployment(c.env.DB, c.var.actor, c.req.param("id")), c.env));
+  .openapi(getRoute, async function getDeploymentHandler(c) {
+    return c.json(deploymentJson(await findDeployment(c.env.DB, c.var.actor, c.req.valid("param").id), c.env), 200);
   })
 
-  .put("/:id", requireWrite, jsonBody(UpdateDeploymentBody), async function updateDeploymentRoute(c) {
+  .openapi(updateRoute, async function updateDeploymentHandler(c) {
     const { actor, requestId } = c.var;
-    const current = await findDeployment(c.env.DB, actor, c.req.param("id"));
+    const current = await findDeployment(c.env.DB, actor, c.req.valid("param").id);
     const body = c.req.valid("json");
     if (Object.keys(body).length === 0) {
       throw invalidRequest("body", "give at least one of name, tier, upstream_url, insert_url, select_url");
@@ -134,12 +217,12 @@ export const deploymentsApp = new Hono<AdminEnv>()
     ]);
     // Routing or concurrency may have changed: every usable token's projection is rewritten.
     await publishProjections(c.env, await loadDeploymentTokenRecords(c.env.DB, current.id));
-    return c.json(deploymentJson(next, c.env));
+    return c.json(deploymentJson(next, c.env), 200);
   })
 
-  .delete("/:id", requireWrite, async function deleteDeploymentRoute(c) {
+  .openapi(deleteRoute, async function deleteDeploymentHandler(c) {
     const { actor, requestId } = c.var;
-    const deployment = await findDeployment(c.env.DB, actor, c.req.param("id"));
+    const deployment = await findDeployment(c.env.DB, actor, c.req.valid("param").id);
     const now = Date.now();
     const audit = { at: now, requestId, actor };
     const results = await c.env.DB.batch([

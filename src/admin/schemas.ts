@@ -33,7 +33,8 @@ export const TenantId = z
       return z.NEVER;
     }
     return value;
-  });
+  })
+  .meta({ description: "`accountID` or `accountID:projectID`, each a uint32 without leading zeros; cluster only. Empty or null: no tenant.", pattern: "^\\d+(:\\d+)?$" });
 
 /**
  * An upstream base URL: absolute http(s), no credentials (they would end up in answers, KV and
@@ -64,9 +65,23 @@ export const BaseUrl = z
       return z.NEVER;
     }
     return url.href.replace(/\/+$/, "");
-  });
+  })
+  .meta({ format: "uri", description: "Absolute http(s) base URL without credentials, query or fragment." });
 
-const Name = z.string().trim().min(1).max(128);
+/** C0 and C1 control characters and DEL: they corrupt tables, logs and YAML built from names. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Free text shown to people: trimmed, not empty, no control characters. */
+export function displayText(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL_CHARACTERS.test(v), { message: "must not contain control characters" });
+}
+
+const Name = displayText(128);
 export const TierId = z.number().int().min(1).max(UINT32_MAX);
 export const DeploymentType = z.enum(["single_node", "cluster"]);
 
@@ -106,7 +121,71 @@ export type UpdateDeploymentBody = z.infer<typeof UpdateDeploymentBody>;
 
 export const CreateAccessTokenBody = z.strictObject({
   type: z.enum(["r", "w", "rw"]),
-  description: z.string().trim().min(1).max(256),
+  description: displayText(256),
   tenant_id: TenantId,
 });
 export type CreateAccessTokenBody = z.infer<typeof CreateAccessTokenBody>;
+
+/** An RFC 3339 time with a zone ("2026-01-31T00:00:00Z", "...+02:00"), as epoch milliseconds. */
+export const Rfc3339 = z
+  .string()
+  .refine((v) => z.iso.datetime({ offset: true }).safeParse(v).success, { message: "must be an RFC 3339 time such as 2026-01-31T00:00:00Z" })
+  .transform((v) => Date.parse(v))
+  .meta({ format: "date-time" });
+
+export const ApiKeyAccess = z.enum(["r", "rw"]);
+
+/**
+ * POST /api_keys. `deployment_ids` absent (or null) means every deployment, future ones
+ * included; `expires_at` absent (or null) means the key never expires.
+ */
+export const CreateApiKeyBody = z.strictObject({
+  name: Name,
+  access: ApiKeyAccess,
+  deployment_ids: z
+    .array(z.string().min(1).max(64))
+    .min(1, { message: "must list at least one deployment; omit it for all deployments" })
+    .max(100)
+    .refine((ids) => new Set(ids).size === ids.length, { message: "must not list a deployment twice" })
+    .nullish(),
+  expires_at: Rfc3339.nullish(),
+});
+export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
+
+/** `?limit=` of every list: a decimal integer from 1 to 1000. */
+export const Limit = z
+  .string()
+  .regex(/^[0-9]{1,4}$/, { message: "must be an integer from 1 to 1000" })
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 1000, { message: "must be an integer from 1 to 1000" })
+  .meta({ description: "Page size, 1 to 1000. Without it the list is complete, except the audit log (100).", example: "100" });
+
+/** `?cursor=`: the opaque value from the previous page's `Link: <…>; rel="next"`. */
+export const Cursor = z.string().min(1).max(512).meta({ description: "Opaque position returned by the previous page (Link rel=next, X-Next-Cursor)." });
+
+/** Query of every list except the audit log. Unknown parameters are refused, like unknown fields. */
+export const PageQuery = z.strictObject({ limit: Limit.optional(), cursor: Cursor.optional() });
+export type PageQuery = z.infer<typeof PageQuery>;
+
+export const AuditAction = z.enum([
+  "deployment.create",
+  "deployment.update",
+  "deployment.delete",
+  "access_token.create",
+  "access_token.reveal",
+  "access_token.revoke",
+  "api_key.create",
+  "api_key.revoke",
+]);
+
+/** GET /audit: filters (all optional, combined with AND) and the page. */
+export const AuditQuery = z.strictObject({
+  deployment_id: z.string().min(1).max(64).optional().meta({ description: "Only entries about this deployment and its tokens." }),
+  actor_id: z.string().min(1).max(64).optional().meta({ description: "Only entries by this API key id (`bootstrap` for ADMIN_API_KEY)." }),
+  action: AuditAction.optional(),
+  since: Rfc3339.optional().meta({ description: "Entries at or after this RFC 3339 time." }),
+  until: Rfc3339.optional().meta({ description: "Entries before this RFC 3339 time." }),
+  limit: Limit.optional(),
+  cursor: Cursor.optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;

@@ -4,9 +4,11 @@ import { HttpError } from "../errors";
 import type { AdminEnv } from "./context";
 
 /**
- * The validation hook: request bodies are parsed with zod and every failure is rendered as
- * `400 {error: "invalid_request", message: "<field>: <rule>", field: "<field>"}` — our format,
- * never zod's raw issue list. "body" names the body as a whole.
+ * Request validation. Routes declare their path, query and body schemas once, in
+ * `createRoute` (src/admin/routes.ts); @hono/zod-openapi validates requests with them and
+ * describes them in /admin/openapi.json. Every failure goes through `validationHook` and is
+ * rendered as `400 {error: "invalid_request", message: "<field>: <rule>", field: "<field>"}` —
+ * our format, never zod's raw issue list. "body" names the body as a whole.
  */
 
 export function invalidRequest(field: string, rule: string): HttpError {
@@ -23,15 +25,28 @@ function describe(values: readonly unknown[]): string {
   return values.map((v) => JSON.stringify(v)).join(", ");
 }
 
-/** The first problem of a failed parse, as field and rule. Unknown fields are reported first. */
-export function describeIssue(issues: readonly z.core.$ZodIssue[]): { field: string; rule: string } {
+/** The value at `path` inside `input`, or undefined when any step is missing. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * The first problem of a failed parse, as field and rule. Unknown fields are reported first.
+ * `input` (the value that was parsed) tells a missing field from one of the wrong type.
+ */
+export function describeIssue(issues: readonly z.core.$ZodIssue[], input?: unknown): { field: string; rule: string } {
   const issue = issues.find((i) => i.code === "unrecognized_keys") ?? issues[0];
   if (!issue) return { field: "body", rule: "invalid" };
   switch (issue.code) {
     case "unrecognized_keys":
       return { field: fieldOf([...issue.path, issue.keys[0] ?? ""]), rule: "unknown field" };
     case "invalid_type":
-      if (issue.input === undefined) return { field: fieldOf(issue.path), rule: "required" };
+      if (valueAt(input, issue.path) === undefined) return { field: fieldOf(issue.path), rule: "required" };
       return { field: fieldOf(issue.path), rule: `must be ${issue.expected === "object" ? "a JSON object" : `a ${issue.expected}`}` };
     case "invalid_value":
       return { field: fieldOf(issue.path), rule: `must be one of ${describe(issue.values)}` };
@@ -53,26 +68,35 @@ export function describeIssue(issues: readonly z.core.$ZodIssue[]): { field: str
   }
 }
 
-/** Parses the JSON body with `schema`; handlers read the result with `c.req.valid("json")`. */
-export function jsonBody<S extends z.ZodType>(schema: S) {
-  return createMiddleware<AdminEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }>(
-    async function validateJsonBody(c, next) {
-      const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
-      if (!JSON_MEDIA_TYPE.test(mediaType)) throw invalidRequest("body", "send a JSON body with Content-Type: application/json");
-      let raw: unknown;
-      try {
-        raw = await c.req.json();
-      } catch {
-        throw invalidRequest("body", "is not valid JSON");
-      }
-      // reportInput lets the hook tell a missing field from a wrong type; inputs are never echoed.
-      const parsed = schema.safeParse(raw, { reportInput: true });
-      if (!parsed.success) {
-        const { field, rule } = describeIssue(parsed.error.issues);
-        throw invalidRequest(field, rule);
-      }
-      c.req.addValidatedData("json", parsed.data as object);
-      await next();
-    },
-  );
+/** The defaultHook of every management route: a failed parse becomes our 400, thrown to onError. */
+export function validationHook(result: { success: true } | { success: false; error: z.ZodError; data?: unknown }): void {
+  if (result.success) return;
+  const { field, rule } = describeIssue(result.error.issues, result.data);
+  throw invalidRequest(field, rule);
 }
+
+/**
+ * Runs before the body schema on every route that takes JSON. It refuses a body that is not
+ * JSON in our format (the validator alone would answer with its own), and accepts a request
+ * without Content-Type as JSON: the VictoriaMetrics Cloud Go client and Terraform provider send
+ * none. Any other Content-Type is refused. The request is then handed on with
+ * `Content-Type: application/json` and the body already read, so the schema sees what was sent.
+ */
+export const jsonRequest = createMiddleware<AdminEnv>(async function jsonRequest(c, next) {
+  const contentType = c.req.header("content-type");
+  const mediaType = contentType?.split(";")[0]?.trim() ?? "";
+  if (contentType !== undefined && !JSON_MEDIA_TYPE.test(mediaType)) {
+    throw invalidRequest("body", "send a JSON body with Content-Type: application/json");
+  }
+  const text = await c.req.text();
+  try {
+    JSON.parse(text);
+  } catch {
+    throw invalidRequest("body", "is not valid JSON");
+  }
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("content-type", "application/json");
+  // HonoRequest keeps the text it read in bodyCache, so the validator's c.req.json() reuses it.
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: text });
+  await next();
+});
