@@ -25,6 +25,9 @@ function describe(values: readonly unknown[]): string {
   return values.map((v) => JSON.stringify(v)).join(", ");
 }
 
+// zod's own English messages; any other message was written in a schema as the rule itself.
+const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too (small|big)|Unrecognized key|Expected|Required)/;
+
 /** The value at `path` inside `input`, or undefined when any step is missing. */
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
@@ -42,11 +45,15 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 export function describeIssue(issues: readonly z.core.$ZodIssue[], input?: unknown): { field: string; rule: string } {
   const issue = issues.find((i) => i.code === "unrecognized_keys") ?? issues[0];
   if (!issue) return { field: "body", rule: "invalid" };
+  // A rule written in the schema ({ message }) wins over the generic wording below.
+  if (!ZOD_DEFAULT_MESSAGE.test(issue.message)) return { field: fieldOf(issue.path), rule: issue.message };
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.path.length > 0 && valueAt(input, issue.path) === undefined) {
+    return { field: fieldOf(issue.path), rule: "required" };
+  }
   switch (issue.code) {
     case "unrecognized_keys":
       return { field: fieldOf([...issue.path, issue.keys[0] ?? ""]), rule: "unknown field" };
     case "invalid_type":
-      if (valueAt(input, issue.path) === undefined) return { field: fieldOf(issue.path), rule: "required" };
       return { field: fieldOf(issue.path), rule: `must be ${issue.expected === "object" ? "a JSON object" : `a ${issue.expected}`}` };
     case "invalid_value":
       return { field: fieldOf(issue.path), rule: `must be one of ${describe(issue.values)}` };

@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 
 /**
  * Drives the management API through the Worker's own fetch handler. Other test files use
@@ -143,4 +144,89 @@ export async function kvKeyCount(): Promise<number> {
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
   return count;
+}
+
+export interface ApiKeyJson {
+  id: string;
+  name: string;
+  access: "r" | "rw";
+  deployment_ids?: string[];
+  expires_at?: string;
+  created_at: string;
+  created_by: string;
+  revoked_at?: string;
+}
+
+/** A created key: the answer of POST /api_keys, with the secret in `value`. */
+export type CreatedApiKeyJson = ApiKeyJson & { value: string };
+
+export async function createApiKey(
+  input: { name?: string; access?: "r" | "rw"; deployment_ids?: string[]; expires_at?: string } = {},
+  key: string = ADMIN_KEY,
+): Promise<CreatedApiKeyJson> {
+  const body = { name: input.name ?? "test key", access: input.access ?? "rw", ...input };
+  return expectJson<CreatedApiKeyJson>(await adminFetch("POST", "/api_keys", { body, key }), 201);
+}
+
+export async function revokeApiKey(id: string): Promise<void> {
+  const res = await adminFetch("DELETE", `/api_keys/${id}`);
+  if (res.status !== 204) throw new Error(`revoke key: expected 204, got ${res.status}: ${await res.text()}`);
+}
+
+export interface AuditEntryJson {
+  id: number;
+  at: string;
+  request_id: string;
+  actor_id: string;
+  actor_name: string;
+  action: string;
+  target_type: "deployment" | "access_token" | "api_key";
+  target_id: string;
+  deployment_id?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Follows `Link: <…>; rel="next"` from `path` to the end; returns every item and the pages seen. */
+export async function fetchAllPages<T>(path: string, key: string = ADMIN_KEY): Promise<{ items: T[]; pages: number }> {
+  const items: T[] = [];
+  let pages = 0;
+  let next: string | null = path;
+  while (next !== null) {
+    const res = await adminFetch("GET", next, { key });
+    items.push(...(await expectJson<T[]>(res, 200)));
+    pages++;
+    const link = res.headers.get("link");
+    if (link === null) {
+      expect(res.headers.get("x-next-cursor")).toBeNull();
+      next = null;
+    } else {
+      const url = /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+      if (!url) throw new Error(`unexpected Link header ${link}`);
+      expect(new URL(url).searchParams.get("cursor")).toBe(res.headers.get("x-next-cursor"));
+      next = new URL(url).href.slice(BASE.length);
+    }
+    if (pages > 1000) throw new Error("pagination does not end");
+  }
+  return { items, pages };
+}
+
+/** Audit rows as stored, oldest first; optionally only those about one target. */
+export async function storedAudit(targetId?: string): Promise<Record<string, unknown>[]> {
+  const stmt =
+    targetId === undefined
+      ? env.DB.prepare("SELECT * FROM audit_log ORDER BY id")
+      : env.DB.prepare("SELECT * FROM audit_log WHERE target_id = ?1 ORDER BY id").bind(targetId);
+  return (await stmt.all<Record<string, unknown>>()).results;
+}
+
+/** Every value stored in D1 and KV, one string per row / key and value, for "no secret here" checks. */
+export async function everythingStored(): Promise<string[]> {
+  const out: string[] = [];
+  for (const table of ["tiers", "deployments", "access_tokens", "api_keys", "audit_log"]) {
+    const { results } = await env.DB.prepare(`SELECT * FROM ${table}`).all();
+    out.push(...results.map((row) => JSON.stringify(row)));
+  }
+  const { keys } = await env.TOKENS_KV.list();
+  for (const { name } of keys) out.push(`${name} ${await env.TOKENS_KV.get(name)}`);
+  return out;
 }
