@@ -12,6 +12,11 @@ export const BASE = "http://authorizer.test/admin/api/v1";
 // `exports.default` is the Worker's default export (the Hono app); its type is not generated.
 const worker = exports as unknown as { default: { fetch(input: string | Request, init?: RequestInit): Promise<Response> } };
 
+/** A request to the Worker by absolute URL, as an outside client sends it (no defaults added). */
+export function workerFetch(url: string, init?: RequestInit): Promise<Response> {
+  return worker.default.fetch(url, init);
+}
+
 export interface AdminRequest {
   body?: unknown;
   /** Raw body text, sent as is (for malformed JSON). */
