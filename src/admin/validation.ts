@@ -17,8 +17,10 @@ export function invalidRequest(field: string, rule: string): HttpError {
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** A dotted path; a key that is not a plain name is JSON-quoted, so the field is never blank. */
 function fieldOf(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? "body" : path.map(String).join(".");
+  if (path.length === 0) return "body";
+  return path.map((key) => (typeof key === "number" || /^[\w-]+$/.test(String(key)) ? String(key) : JSON.stringify(String(key)))).join(".");
 }
 
 function describe(values: readonly unknown[]): string {
