@@ -38,7 +38,7 @@ function conforms<S extends z.ZodObject>(schema: S, value: unknown) {
 
 describe("GET /admin/openapi.json", () => {
   it("is served without an API key, even with a wrong one", async () => {
-    for (const headers of [{}, { "x-vm-cloud-access": "wrong" }]) {
+    for (const headers of [{}, { "x-vm-cloud-access": "wrong" }] as Record<string, string>[]) {
       const res = await workerFetch(`${ORIGIN}/admin/openapi.json`, { headers });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
