@@ -7,6 +7,17 @@ export default defineConfig(async () => {
     test: {
       projects: [
         {
+          // The CLI (cli/) as child processes against the Worker run locally by miniflare.
+          test: {
+            name: "cli",
+            include: ["test/cli/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["test/cli/global-setup.ts"],
+            testTimeout: 30_000,
+            hookTimeout: 90_000,
+          },
+        },
+        {
           test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
         },
         {
