@@ -25,9 +25,10 @@ const USAGE = `Usage: ${NAME} [--url URL] [--api-key KEY] [--json] <command> [ar
 Manage a vm-edge-authorizer Worker through its management API (/admin).
 
 Connection (flags win over the environment):
-  --url URL              Worker URL, e.g. https://metrics.example.com (env VMEA_URL);
-                         "/admin" is added unless the URL already ends with it
-  --api-key KEY          management API key (env VMEA_API_KEY), sent as X-VM-Cloud-Access
+  --url URL              Worker URL, e.g. https://metrics.example.com (env VMEA_URL, else
+                         VMCLOUD_BASE_URL); "/admin" is added unless the URL ends with it
+  --api-key KEY          management API key (env VMEA_API_KEY, else VMCLOUD_API_KEY),
+                         sent as X-VM-Cloud-Access
   --api-key-file FILE    read the key from a file instead ("-" reads standard input)
   --json                 print the API's JSON answers instead of tables
 
@@ -438,9 +439,10 @@ export function parse(argv, env = process.env) {
     if (!GLOBAL.includes(option) && !(command.options ?? []).includes(option)) throw usage(`${name}: unknown option --${option}`);
   }
   if (values["api-key"] !== undefined && values["api-key-file"] !== undefined) throw usage("give --api-key or --api-key-file, not both");
-  const url = values.url ?? env.VMEA_URL;
+  // VMCLOUD_*: the variables the VictoriaMetrics Cloud Terraform provider reads, as a fallback.
+  const url = values.url ?? env.VMEA_URL ?? env.VMCLOUD_BASE_URL;
   if (!url) throw usage("no Worker URL: pass --url or set VMEA_URL");
-  const apiKey = values["api-key"] ?? (values["api-key-file"] !== undefined ? readKeyFile(values["api-key-file"]) : env.VMEA_API_KEY);
+  const apiKey = values["api-key"] ?? (values["api-key-file"] !== undefined ? readKeyFile(values["api-key-file"]) : (env.VMEA_API_KEY ?? env.VMCLOUD_API_KEY));
   return { name, command, args, options: values, base: adminBase(url), apiKey, json: Boolean(values.json) };
 }
 

@@ -75,10 +75,15 @@ describe("usage", () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it("falls back to the Terraform provider's VMCLOUD_BASE_URL and VMCLOUD_API_KEY", async () => {
+    const run = await cli(["tiers", "list", "--json"], { VMEA_URL: undefined, VMEA_API_KEY: undefined, VMCLOUD_BASE_URL: `${url}/admin`, VMCLOUD_API_KEY: adminKey });
+    expect(run.code, run.stderr).toBe(0);
+  });
+
   it("exits 2 without URL or key", async () => {
-    const noUrl = await cli(["tiers", "list"], { VMEA_URL: undefined });
+    const noUrl = await cli(["tiers", "list"], { VMEA_URL: undefined, VMCLOUD_BASE_URL: undefined });
     expect(noUrl).toMatchObject({ code: 2, stderr: expect.stringMatching(/no Worker URL: pass --url or set VMEA_URL/) });
-    const noKey = await cli(["tiers", "list"], { VMEA_API_KEY: undefined });
+    const noKey = await cli(["tiers", "list"], { VMEA_API_KEY: undefined, VMCLOUD_API_KEY: undefined });
     expect(noKey).toMatchObject({ code: 2, stderr: expect.stringMatching(/no API key/) });
   });
 
