@@ -115,5 +115,5 @@ describe("bad input is refused with a 4xx naming field and rule, writing nothing
       }),
       { numRuns: 100 },
     );
-  });
+  }, 30_000);
 });

@@ -92,7 +92,9 @@ describe("POST /api/v1/deployments", () => {
     ["malformed JSON", { rawBody: '{"name": "x",' }, "body"],
     ["an empty body", { rawBody: "" }, "body"],
     ["text/plain", { rawBody: JSON.stringify(SINGLE), contentType: "text/plain" }, "body"],
-    ["no content type", { rawBody: JSON.stringify(SINGLE), contentType: null }, "body"],
+    // A string body without an explicit type goes out as text/plain (fetch's default). A body with
+    // no Content-Type at all is read as JSON, as the VictoriaMetrics Cloud client needs (admin-compat).
+    ["fetch's default text/plain", { rawBody: JSON.stringify(SINGLE), contentType: null }, "body"],
     ["form encoding", { rawBody: "name=x", contentType: "application/x-www-form-urlencoded" }, "body"],
     ["an array", { body: [SINGLE] }, "body"],
     ["a string", { body: "deployment" }, "body"],
