@@ -13,3 +13,6 @@ npm run typecheck
 vitest run
 # Real vmagent, Prometheus, vmalert and VictoriaMetrics through the Worker in workerd.
 vitest run --config vitest.e2e.config.ts
+# The console in a real browser: Debian's chromium (installed once, bounded), driven by playwright-core.
+command -v chromium >/dev/null 2>&1 || (export DEBIAN_FRONTEND=noninteractive; timeout 300 apt-get update -q && timeout 600 apt-get install -y -q chromium)
+npm run test:browser
