@@ -55,7 +55,16 @@ export async function forward(
     const upload = request.body && declared === null ? limitBody(request.body, limits.maxBodyBytes) : undefined;
     const upstream = await fetchWithTimeout(
       upstreamUrl(route, rawQuery),
-      { method: request.method, headers: upstreamHeaders(request.headers), body: upload ? upload.stream : request.body, redirect: "manual" },
+      {
+        method: request.method,
+        headers: upstreamHeaders(request.headers),
+        body: upload ? upload.stream : request.body,
+        redirect: "manual",
+        // Bodies pass through as the upstream encoded them: no gunzip here and gzip again on the
+        // way out. The runtime presents every request as accepting `br, gzip`; Cloudflare's edge
+        // negotiates the client's real Accept-Encoding (locally, use `curl --compressed`).
+        encodeResponseBody: "manual",
+      },
       limits.timeoutMs,
       () => upload?.exceeded() === true,
       limits,
@@ -65,12 +74,12 @@ export async function forward(
     for (const [name, value] of upstream.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) headers.append(name, value);
     }
-    if (!upstream.body) return new Response(null, { status: upstream.status, headers });
+    if (!upstream.body) return new Response(null, { status: upstream.status, headers, encodeBody: "manual" });
 
     const relayed = relayBody(upstream.body, limits.timeoutMs);
     ctx.waitUntil(relayed.ended.finally(() => permit.release()));
     handedOff = true;
-    return new Response(relayed.stream, { status: upstream.status, statusText: upstream.statusText, headers });
+    return new Response(relayed.stream, { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" });
   } finally {
     if (!handedOff) permit.release();
   }
