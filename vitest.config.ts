@@ -18,7 +18,7 @@ export default defineConfig(async () => {
           },
         },
         {
-          test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+          test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/hardening/**/*.node.test.ts"], environment: "node" },
         },
         {
           plugins: [
@@ -37,7 +37,7 @@ export default defineConfig(async () => {
               },
             }),
           ],
-          test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"] },
+          test: { name: "worker", include: ["test/worker/**/*.test.ts", "test/hardening/**/*.worker.test.ts"], setupFiles: ["test/worker/setup.ts"] },
         },
       ],
     },

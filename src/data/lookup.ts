@@ -29,8 +29,8 @@ export interface Lookup {
   secretHash: string;
 }
 
-export async function lookupToken(env: Env, secret: string): Promise<Lookup> {
-  const secretHash = await hashSecret(secret);
+export async function lookupToken(env: Env, secret: string, secretHash?: string): Promise<Lookup> {
+  secretHash ??= await hashSecret(secret);
   const record = await findRecord(env, secretHash);
   if (!record) {
     throw unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
@@ -70,6 +70,16 @@ function remember(secretHash: string, record: TokenRecord | null): void {
   }
   cache.delete(secretHash);
   cache.set(secretHash, { record, expiresAt: Date.now() + (record ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+}
+
+/**
+ * True when this isolate has seen the token valid and has not since learnt otherwise — even past
+ * the entry's TTL (the entry is then re-read on lookup). The failed-authentication throttle lets
+ * such a credential through, so a valid agent is never throttled for its neighbours' failures.
+ */
+export function isKnownValidToken(secretHash: string): boolean {
+  const entry = cache.get(secretHash);
+  return entry?.record != null && (entry.record.expires_at === undefined || entry.record.expires_at > Date.now());
 }
 
 /** Drops a token from this isolate's cache (after a revoke or a deployment change). */
