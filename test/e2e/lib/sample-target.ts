@@ -41,6 +41,8 @@ export interface SampleTarget {
   /** http://host:port/metrics */
   readonly url: string;
   readonly metric: string;
+  /** Series per scrape (labelled series="0".."n-1"). */
+  readonly seriesCount: number;
   /** The series selector for exports, e.g. `e2e_sample_total{run="abc"}`. */
   readonly selector: string;
   /** Scrapes answered with samples so far. */
@@ -107,6 +109,7 @@ export async function startSampleTarget(opts: SampleTargetOptions = {}): Promise
     address: `${LOOPBACK}:${port}`,
     url: `http://${LOOPBACK}:${port}/metrics`,
     metric,
+    seriesCount,
     selector: selectorLabels.length ? `${metric}{${selectorLabels.join(",")}}` : metric,
     served: () => served,
     expectedSamples: () => served.length * seriesCount,
