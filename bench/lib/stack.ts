@@ -129,8 +129,8 @@ export async function bundleAuthorizer(): Promise<string> {
   return bundleWorker(REPO_ROOT, join(REPO_ROOT, "wrangler.toml"), out);
 }
 
-/** Admin API helper bound to one harness. */
-export function admin(worker: WorkerHarness) {
+/** Admin API helper bound to one running authorizer. */
+export function admin(worker: Pick<WorkerHarness, "fetch" | "adminApiKey">) {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await worker.fetch(`/admin/api/v1${path}`, {
       method,

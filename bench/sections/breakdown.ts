@@ -1,0 +1,105 @@
+// Where the authorizer's CPU per request goes beyond the bare Worker: the same source built
+// three ways (from a temporary copy of src/, patched; nothing in the tree changes) and measured
+// against the bare Worker in the same run, instant query, 16 connections, alternating:
+//   authorizer  — as shipped;
+//   no relay    — the upstream body returned as is, permit released at the headers (unsafe:
+//                 measurement only) — the cost of holding the permit until the body ends;
+//   no permit   — additionally no permit at all — the cost of the limiter's local bookkeeping.
+// What remains over the bare Worker is credential, hash, cache lookup, routing policy, Hono and
+// the header copy.
+
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeTempDir } from "../../test/e2e/lib/processes.ts";
+import { REPO_ROOT, bundleWorker } from "../../test/e2e/lib/worker.ts";
+import type { BenchContext } from "../lib/context.ts";
+import { cpuSeconds } from "../lib/proc.ts";
+import { admin, startAuthorizer, startBareWorker, startVm } from "../lib/stack.ts";
+import { fmt, median, table } from "../lib/stats.ts";
+import { runWrk } from "../lib/wrk.ts";
+
+interface Patch {
+  file: string;
+  find: string;
+  replace: string;
+}
+
+const NO_RELAY: Patch = {
+  file: "src/data/forward.ts",
+  find: "const relayed = relayBody(upstream.body, limits.timeoutMs);",
+  replace: "return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });",
+};
+const NO_PERMIT: Patch = {
+  file: "src/data/permit.ts",
+  find: "const result = await acquirePermit(",
+  replace: "if (record) return { release() {} };\n  const result = await acquirePermit(",
+};
+
+function variant(name: string, patches: Patch[]): string | undefined {
+  const root = makeTempDir(`variant-${name}`);
+  for (const f of ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "worker-configuration.d.ts"]) {
+    if (existsSync(join(REPO_ROOT, f))) cpSync(join(REPO_ROOT, f), join(root, f), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+  for (const p of patches) {
+    const path = join(root, p.file);
+    const text = readFileSync(path, "utf8");
+    if (!text.includes(p.find)) return undefined; // the code moved on: skip this variant
+    writeFileSync(path, text.replace(p.find, p.replace));
+  }
+  mkdirSync(join(root, ".wrangler"), { recursive: true });
+  return root;
+}
+
+export async function run(ctx: BenchContext): Promise<string> {
+  const nowMs = Date.now();
+  const t = Math.floor(nowMs / 1000);
+  const vm = await startVm(nowMs);
+  const bare = await startBareWorker(vm.url);
+  const specs: { name: string; patches: Patch[] }[] = [
+    { name: "authorizer", patches: [] },
+    { name: "no relay", patches: [NO_RELAY] },
+    { name: "no relay, no permit", patches: [NO_RELAY, NO_PERMIT] },
+  ];
+  const targets: { name: string; url: string; pids: number[]; auth?: string }[] = [{ name: "bare Worker", url: bare.harness.url, pids: bare.pids }];
+  const skipped: string[] = [];
+  for (const spec of specs) {
+    const root = spec.patches.length === 0 ? REPO_ROOT : variant(spec.name.replace(/\W+/g, "-"), spec.patches);
+    if (!root) {
+      skipped.push(spec.name);
+      continue;
+    }
+    const w = await startAuthorizer({ bundleDir: await bundleWorker(root) });
+    const api = admin(w.harness);
+    const token = await api.createToken((await api.createDeployment(vm.url)).id);
+    targets.push({ name: spec.name, url: w.harness.url, pids: w.pids, auth: token.value });
+  }
+  const rounds = ctx.options.quick ? 1 : ctx.options.repeats;
+  const cpu: Record<string, number[]> = {};
+  const rps: Record<string, number[]> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const tg of targets) {
+      const headers: Record<string, string> = tg.auth ? { authorization: `Bearer ${tg.auth}` } : {};
+      const req = { url: `${tg.url}/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}`, headers };
+      await runWrk(req, { connections: 16, durationSeconds: 1, tmpDir: ctx.tmpDir });
+      const c0 = cpuSeconds(tg.pids);
+      const x = await runWrk(req, { connections: 16, durationSeconds: ctx.options.durationSeconds, tmpDir: ctx.tmpDir });
+      (cpu[tg.name] ??= []).push(((cpuSeconds(tg.pids) - c0) * 1e6) / x.requests);
+      (rps[tg.name] ??= []).push(x.rps);
+    }
+  }
+  const bareCpu = median(cpu["bare Worker"]!);
+  const rows = targets.map((tg) => {
+    const c = median(cpu[tg.name]!);
+    const ratio = median(rps[tg.name]!.map((x, i) => x / rps["bare Worker"]![i]!));
+    return [tg.name, fmt(median(rps[tg.name]!)), ratio.toFixed(2), fmt(c), `+${fmt(c - bareCpu)}`];
+  });
+  ctx.results.breakdown = { cpu, rps, skipped };
+  await vm.stop();
+  return [
+    `## Breakdown: workerd CPU per request over the bare Worker (instant query, 16 connections, ${rounds} round${rounds > 1 ? "s" : ""}, medians)`,
+    "",
+    table(["variant", "req/s", "÷ bare (same round)", "CPU µs/req", "over bare"], rows),
+    ...(skipped.length ? ["", `Skipped (patch target not found in src/): ${skipped.join(", ")}`] : []),
+  ].join("\n");
+}
