@@ -8,6 +8,8 @@ export default defineConfig({
     name: "e2e",
     include: ["test/e2e/**/*.selftest.ts", "test/e2e/**/*.e2e.ts"],
     environment: "node",
+    // The summary table comes last, after vitest's own footer.
+    reporters: ["default", "./test/e2e/lib/summary-reporter.ts"],
     // Files start real processes and share two cores: one file at a time, in a child process
     // whose exit hook kills anything a file left running.
     pool: "forks",
