@@ -74,12 +74,18 @@ export async function forward(
     for (const [name, value] of upstream.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) headers.append(name, value);
     }
-    if (!upstream.body) return new Response(null, { status: upstream.status, headers, encodeBody: "manual" });
+    // A HEAD answer carries no body. The runtime drops the body of a response to HEAD without
+    // reading or cancelling it, so a relayed one would never end and its permit never return.
+    if (!upstream.body || request.method === "HEAD") {
+      upstream.body?.cancel().catch(() => undefined);
+      return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" });
+    }
 
     const relayed = relayBody(upstream.body, limits.timeoutMs);
+    const response = new Response(relayed.stream, { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" });
     ctx.waitUntil(relayed.ended.finally(() => permit.release()));
     handedOff = true;
-    return new Response(relayed.stream, { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" });
+    return response;
   } finally {
     if (!handedOff) permit.release();
   }

@@ -31,7 +31,8 @@ export async function probeCapacity(workerPort: number, upstream: FaultUpstream,
     await sleep(10);
   }
   const admitted = upstream.arrivals().length - arrivedBefore;
-  upstream.release();
+  // Only the probe's own requests: others still held belong to the scenario being measured.
+  upstream.release((a) => a.target.includes("query=probe"));
   upstream.setMode("ok");
   await Promise.all(all);
   const statuses = answers.map((a) => a!.status);

@@ -42,8 +42,8 @@ export interface FaultUpstream {
   /** The most requests ever open at once since the last resetMax(). */
   maxInFlight(): number;
   resetMax(): void;
-  /** Finish every held request (hang / hang-body) normally. */
-  release(): void;
+  /** Finish held requests (hang / hang-body) normally: all, or those `which` picks. */
+  release(which?: (a: Arrival) => boolean): void;
   /** Close the listener and every connection: new connections are refused. */
   refuse(): Promise<void>;
   accept(): Promise<void>;
@@ -159,13 +159,14 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     inFlight: () => open,
     maxInFlight: () => max,
     resetMax: () => void (max = open),
-    release() {
+    release(which) {
       for (const [res, h] of held) {
+        if (which && !which(h.arrival)) continue;
+        held.delete(res);
         h.arrival.outcome = "released";
         if (h.bodyStarted) res.end("[]}");
         else res.writeHead(200, { "content-type": "application/json" }).end('{"status":"success","data":[]}');
       }
-      held.clear();
     },
     refuse: close,
     accept: () => (server ? Promise.resolve() : listen()),
