@@ -107,8 +107,8 @@ describe("permits come back however a request ends", () => {
     await untilReleased();
   });
 
+  const { numRuns, seed } = runSettings(60);
   it("property: every method × upstream answer × client behaviour ends with no permit in use", async () => {
-    const { numRuns, seed } = runSettings(60);
     const arb = fc.record({
       method: fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"),
       upstream: fc.constantFrom<Upstream>("json", "json", "empty", "no-body", "status-400", "status-503", "reset-mid-body", "stall-mid-body", "unreachable", "slow-headers"),
@@ -134,5 +134,5 @@ describe("permits come back however a request ends", () => {
       }),
       { numRuns, seed },
     );
-  }, 60_000);
+  }, 60_000 + numRuns * 200);
 });
