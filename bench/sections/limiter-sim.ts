@@ -23,6 +23,8 @@ export function scenarios(quick: boolean): Scenario[] {
     { ...base, name: "200 isolates × 20 req/s", limit: 600, holdMs: 10, regions: [region("local", 200, 2, 20)] },
     { ...base, name: "800 isolates × 20 req/s", limit: 600, holdMs: 10, regions: [region("local", 800, 2, 20)] },
     { ...base, name: "1,500 isolates × 20 req/s", limit: 600, holdMs: 10, regions: [region("local", 1500, 2, 20)] },
+    // One lever past that ceiling: a longer check-in interval (it also lengthens the revocation bound).
+    { ...base, name: "1,500 isolates × 20 req/s, check-in 5 s", limit: 600, holdMs: 10, regions: [region("local", 1500, 2, 20)], checkInMs: 5_000 },
     // Past one region: the object lives near region A; B is 150 ms away. First one region alone.
     { ...base, name: "1 region, 20 isolates, 70% of limit", limit: 100, holdMs: 20, regions: [region("near", 20, 2, 175)] },
     { ...base, name: "2 regions (2 ms / 150 ms), 70% of limit", limit: 100, holdMs: 20, regions: [region("near", 10, 2, 175), region("far", 10, 150, 175)] },

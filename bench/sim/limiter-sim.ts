@@ -26,6 +26,7 @@ export interface LeaseRequest {
 }
 export interface Deps {
   PermitPools: new (holder?: string) => {
+    setTimings(t: { checkInMs?: number }): void;
     acquire(ns: unknown, tokenId: string, limit: number, waitUntil: (p: Promise<unknown>) => void): Promise<{ ok: true; permit: { release(): void } } | { ok: false; reason: string }>;
   };
   decideLease(leases: ReadonlyMap<string, Lease>, req: LeaseRequest, now: number): { granted: number; lease: Lease | undefined; short: boolean };
@@ -51,6 +52,8 @@ export interface Scenario {
   doServiceMs: number;
   seconds: number;
   warmupSeconds: number;
+  /** Overrides of the pools' timings (e.g. a longer check-in interval). */
+  checkInMs?: number;
 }
 
 export interface Outcome {
@@ -142,6 +145,7 @@ export async function simulate(deps: Deps, s: Scenario): Promise<Outcome> {
       latency[region.name] = [];
       for (let i = 0; i < region.isolates; i++) {
         const pools = new deps.PermitPools(`isolate-${isolateNo++}`);
+        if (s.checkInMs !== undefined) pools.setTimings({ checkInMs: s.checkInMs });
         const obj = objectFor(region.rttMs);
         const ns = { getByName: () => obj };
         const arrival = () => {
