@@ -7,7 +7,7 @@ import { encodeWriteRequest, type TimeSeries } from "./protobuf.ts";
 
 /**
  * A remote-write block as vmagent sends it for one scrape round of a node_exporter-like target
- * set: 1,000 series × 1 sample, 8–9 labels each, Snappy-compressed protobuf.
+ * set: 1,000 series × 1 sample, 7–8 labels each, Snappy-compressed protobuf.
  */
 export function remoteWriteBody(nowMs: number): { body: Uint8Array; samples: number; rawBytes: number } {
   const series: TimeSeries[] = [];
