@@ -29,9 +29,9 @@ const STEPS = {
     minutes: 20,
   },
   "raw-lines": {
-    what: "raw request lines over sockets through workerd's HTTP parser: 10,000 generated",
+    what: "raw request lines over sockets through workerd's HTTP parser: 50,000 generated",
     cmd: ["vitest", "run", "--project", "unit", "test/hardening/real-socket.node.test.ts", "-t", "request lines"],
-    env: { HARDENING_RUNS: "10000", HARDENING_SEED: seed },
+    env: { HARDENING_RUNS: "50000", HARDENING_SEED: seed },
     minutes: 20,
   },
   "permit-release": {

@@ -46,12 +46,38 @@ async function findRecord(env: Env, secretHash: string): Promise<TokenRecord | n
   const hit = cache.get(secretHash);
   if (hit && hit.expiresAt > now) return hit.record;
 
-  let pending = inFlight.get(secretHash);
-  if (!pending) {
-    pending = readThrough(env, secretHash).finally(() => inFlight.delete(secretHash));
-    inFlight.set(secretHash, pending);
-  }
+  const shared = inFlight.get(secretHash);
+  if (shared) return joinLookup(shared, env, secretHash);
+  const pending: Promise<TokenRecord | null> = readThrough(env, secretHash).finally(() => {
+    if (inFlight.get(secretHash) === pending) inFlight.delete(secretHash);
+  });
+  inFlight.set(secretHash, pending);
   return pending;
+}
+
+/** How long a request waits on another request's lookup before it reads through itself. */
+const JOIN_WAIT_MS = 250;
+
+/**
+ * Waits for the lookup another request started, but never on it alone. A request whose only
+ * pending work is a promise that another request's I/O settles can be cancelled by the runtime as
+ * hung ("code had hung and would never generate a response": a 500), and is cancelled for good if
+ * that other request ends first. scripts/hardening-flood.ts showed it: under load a valid token got
+ * such 500s every 30 s, when its entry expired while several of its requests were in flight. A
+ * timer of this request's own keeps it alive, and if the shared lookup has not settled by then,
+ * it reads through itself.
+ */
+async function joinLookup(shared: Promise<TokenRecord | null>, env: Env, secretHash: string): Promise<TokenRecord | null> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const own = new Promise<TokenRecord | null>((resolve, reject) => {
+    timer = setTimeout(() => readThrough(env, secretHash).then(resolve, reject), JOIN_WAIT_MS);
+  });
+  own.catch(() => undefined); // settled by the race below, or abandoned once the shared lookup wins
+  try {
+    return await Promise.race([shared, own]);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
 }
 
 async function readThrough(env: Env, secretHash: string): Promise<TokenRecord | null> {

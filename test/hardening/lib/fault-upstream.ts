@@ -37,6 +37,8 @@ export interface FaultUpstream {
   arrivals(): readonly Arrival[];
   clear(): void;
   setMode(mode: Mode, status?: number): void;
+  /** Delay every answer by this many ms (or a function giving it per request); 0 for none. */
+  setDelay(ms: number | (() => number)): void;
   /** Requests whose connection is still open at the upstream. */
   inFlight(): number;
   /** The most requests ever open at once since the last resetMax(). */
@@ -56,6 +58,7 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
   const sockets = new Set<Socket>();
   let mode: Mode = "ok";
   let errorStatus = 503;
+  let delay: number | (() => number) = 0;
   let open = 0;
   let max = 0;
   let server: Server | undefined;
@@ -85,6 +88,11 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     });
     req.once("end", () => {
       arrival.body = Buffer.concat(chunks).toString("latin1");
+      const wait = typeof delay === "function" ? delay() : delay;
+      if (wait > 0) setTimeout(answer, wait);
+      else answer();
+    });
+    const answer = () => {
       const isWrite = req.method !== "GET" && req.method !== "HEAD" && !/query|series|labels|export|render/.test(arrival.target);
       switch (mode) {
         case "ok":
@@ -114,7 +122,7 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
           req.socket.destroy();
           return;
       }
-    });
+    };
   };
 
   const listen = () =>
@@ -155,6 +163,9 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     setMode(next, status = 503) {
       mode = next;
       errorStatus = status;
+    },
+    setDelay(ms) {
+      delay = ms;
     },
     inFlight: () => open,
     maxInFlight: () => max,
