@@ -28,10 +28,10 @@ beforeAll(() => {
 });
 afterAll(() => upstream.restore());
 
-function send(e: Env, secret: string): Promise<number> {
-  return worker
-    .fetch(new Request("http://authorizer.test/api/v1/query?query=up", { headers: { authorization: `Bearer ${secret}` } }), e, createExecutionContext())
-    .then(async (res) => (await res.arrayBuffer(), res.status));
+async function send(e: Env, secret: string): Promise<number> {
+  const res = await worker.fetch(new Request("http://authorizer.test/api/v1/query?query=up", { headers: { authorization: `Bearer ${secret}` } }), e, createExecutionContext());
+  await res.arrayBuffer();
+  return res.status;
 }
 
 describe("a request never waits on another request's lookup alone", () => {
