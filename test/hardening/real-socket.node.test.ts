@@ -6,7 +6,8 @@
 // Fixed seed and small counts here; scripts/hardening-long.mjs runs the large ones.
 
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cleanupTempRoot } from "../e2e/lib/processes.ts";
 import { REFUSAL_STATUSES, violations } from "./lib/oracle.ts";
 import { probeCapacity, timeToFullCapacity } from "./lib/capacity.ts";
 import { head, rawRequest, type RawAnswer } from "./lib/raw-http.ts";
@@ -25,9 +26,15 @@ beforeAll(async () => {
   stack = await startStack({ vars: { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) } });
 }, 60_000);
 
+let failed = false;
+afterEach((ctx) => {
+  if (ctx.task.result?.state === "fail") failed = true;
+});
+
 afterAll(async () => {
   console.log(`HARDENING real-socket ${JSON.stringify(figures)}`);
   await stack?.stop();
+  cleanupTempRoot(failed); // the Worker's log and state stay for a failed run
 });
 
 const upstreams = () => [stack.single, stack.other, stack.insert, stack.select];

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanupTempRoot } from "../e2e/lib/processes.ts";
 import { startWorker, type WorkerHarness } from "../e2e/lib/worker.ts";
 import { startFaultUpstream, type FaultUpstream } from "./lib/fault-upstream.ts";
 import { generateSecret } from "../../src/token/format.ts";
@@ -74,6 +75,7 @@ afterAll(async () => {
   console.log(`HARDENING secrets ${JSON.stringify(figures)}`);
   await worker?.stop();
   await Promise.all([upstream?.stop(), insert?.stop(), select?.stop()]);
+  cleanupTempRoot((figures.hits as unknown[] | undefined)?.length !== 0); // kept when a secret was found
 });
 
 describe("a full lifecycle leaves no secret at rest or in logs", () => {
