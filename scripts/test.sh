@@ -7,12 +7,13 @@ export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 
 # Real components for the end-to-end suite come from Debian; a no-op when already installed.
 bash test/e2e/install-deps.sh
+# The console's browser tests use Debian's chromium (installed once, bounded).
+command -v chromium >/dev/null 2>&1 || (export DEBIAN_FRONTEND=noninteractive; timeout 300 apt-get update -q && timeout 600 apt-get install -y -q chromium)
 
 npm run typecheck
 # Pure policy in Node, everything touching bindings inside workerd.
 vitest run
 # Real vmagent, Prometheus, vmalert and VictoriaMetrics through the Worker in workerd.
 vitest run --config vitest.e2e.config.ts
-# The console in a real browser: Debian's chromium (installed once, bounded), driven by playwright-core.
-command -v chromium >/dev/null 2>&1 || (export DEBIAN_FRONTEND=noninteractive; timeout 300 apt-get update -q && timeout 600 apt-get install -y -q chromium)
+# The console in a real browser: headless chromium driven by playwright-core.
 npm run test:browser

@@ -34,7 +34,7 @@ export function actorOfKey(row: ApiKeyRow, now: number): Actor | KeyRefusal {
  */
 export async function resolveActor(env: Env, presented: string, now = Date.now()): Promise<Actor | KeyRefusal> {
   const bootstrap = env.ADMIN_API_KEY;
-  if (bootstrap && timingSafeEqualText(presented, bootstrap)) return BOOTSTRAP_ACTOR;
+  if (bootstrap && (await timingSafeEqualText(presented, bootstrap))) return BOOTSTRAP_ACTOR;
   if (!isWellFormedSecret(presented, API_KEY_PREFIX)) return "unknown";
   const row = await findApiKeyByHash(env.DB, await hashSecret(presented));
   return row ? actorOfKey(row, now) : "unknown";

@@ -78,7 +78,9 @@ export function displayText(max: number) {
     .trim()
     .min(1)
     .max(max)
-    .refine((v) => !CONTROL_CHARACTERS.test(v), { message: "must not contain control characters" });
+    .refine((v) => !CONTROL_CHARACTERS.test(v), { message: "must not contain control characters" })
+    // A lone UTF-16 surrogate cannot be stored as UTF-8: D1 would keep mangled bytes.
+    .refine((v) => v.isWellFormed(), { message: "must be well-formed Unicode (no lone surrogates)" });
 }
 
 const Name = displayText(128);

@@ -1,4 +1,4 @@
-import { unauthorized } from "../errors";
+import { HttpError, unauthorized } from "../errors";
 import { TokenRecord, tokenKvKey } from "../store/token-record";
 import { loadTokenRecord } from "../store/token-projection";
 import { hashSecret } from "../token/crypto";
@@ -81,9 +81,16 @@ async function joinLookup(shared: Promise<TokenRecord | null>, env: Env, secretH
 }
 
 async function readThrough(env: Env, secretHash: string): Promise<TokenRecord | null> {
-  const fromKv = await env.TOKENS_KV.get(tokenKvKey(secretHash), "json");
-  const parsed = fromKv === null ? null : TokenRecord.safeParse(fromKv);
-  const record = parsed?.success ? parsed.data : await loadTokenRecord(env.DB, secretHash);
+  let record: TokenRecord | null;
+  try {
+    const fromKv = await env.TOKENS_KV.get(tokenKvKey(secretHash), "json");
+    const parsed = fromKv === null ? null : TokenRecord.safeParse(fromKv);
+    record = parsed?.success ? parsed.data : await loadTokenRecord(env.DB, secretHash);
+  } catch (err) {
+    // Our storage failing is no fault of the client: 503, which agents retry, and nothing cached.
+    console.error(JSON.stringify({ level: "error", msg: "token lookup failed", error: String(err) }));
+    throw new HttpError(503, "storage_unavailable", "Token storage is unavailable: retry later.", { "retry-after": "1" });
+  }
   remember(secretHash, record);
   return record;
 }

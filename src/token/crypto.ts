@@ -63,11 +63,15 @@ export async function decryptSecret(base64Key: string, sealed: string, rowId: st
   return new TextDecoder().decode(plain);
 }
 
-/** Compares two strings in time that depends only on their length. */
-export function timingSafeEqualText(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+/**
+ * Compares two secrets without leaking where they differ or how long the expected one is: both
+ * are hashed first, so the comparison always runs over 32 bytes.
+ */
+export async function timingSafeEqualText(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([a, b].map((v) => crypto.subtle.digest("SHA-256", encoder.encode(v))));
+  const xs = new Uint8Array(x!);
+  const ys = new Uint8Array(y!);
+  let diff = 0;
+  for (let i = 0; i < xs.length; i++) diff |= xs[i]! ^ ys[i]!;
   return diff === 0;
 }

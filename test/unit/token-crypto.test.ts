@@ -20,9 +20,10 @@ describe("secret crypto", () => {
     await expect(decryptSecret(KEY, sealed, "tok2")).rejects.toThrow();
   });
 
-  it("compares text exactly", () => {
-    expect(timingSafeEqualText("abc", "abc")).toBe(true);
-    expect(timingSafeEqualText("abc", "abd")).toBe(false);
-    expect(timingSafeEqualText("abc", "abcd")).toBe(false);
+  it("compares text exactly", async () => {
+    expect(await timingSafeEqualText("abc", "abc")).toBe(true);
+    expect(await timingSafeEqualText("abc", "abd")).toBe(false);
+    expect(await timingSafeEqualText("abc", "abcd")).toBe(false);
+    expect(await timingSafeEqualText("", "x")).toBe(false);
   });
 });

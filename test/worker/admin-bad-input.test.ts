@@ -58,6 +58,10 @@ describe("bad input is refused with a 4xx naming field and rule, writing nothing
     await expectRefusal("POST", `/deployments/${deployment.id}/access_tokens`, { body: { type: "r", description: "bell\u0007" } }, 400, "description", /control characters/);
   });
 
+  it("a name with a lone UTF-16 surrogate, which D1 could only store mangled", async () => {
+    await expectRefusal("POST", "/deployments", { body: { ...DEPLOYMENT, name: "\ud800x" } }, 400, "name", /well-formed Unicode/);
+  });
+
   it("keeps printable Unicode", async () => {
     const { deployment } = await createDeployment({ name: "Zürich – prod ☁" });
     expect(deployment.name).toBe("Zürich – prod ☁");

@@ -96,3 +96,24 @@ describe("binding-call budget on the hot path", () => {
     expect(counts).toEqual({ kv: 0, d1: 0, durableObjectRequests: 0 });
   });
 });
+
+describe("storage failure on the lookup path", () => {
+  it("answers 503 with Retry-After (retried by agents), not 500, and caches nothing", async () => {
+    const { env: e } = countingEnv();
+    const failingKv = new Proxy(e.TOKENS_KV, {
+      get(t, prop) {
+        if (prop === "get") return () => Promise.reject(new Error("KV unavailable"));
+        return Reflect.get(t, prop, t);
+      },
+    });
+    const broken = { ...e, TOKENS_KV: failingKv } as Env;
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await send(broken, t.value);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(upstream.calls).toHaveLength(0);
+    // The failure was not remembered: with storage back, the same token works at once.
+    expect((await send(e, t.value)).status).toBe(200);
+  });
+});
