@@ -186,7 +186,10 @@ export class PermitPools {
 
   /** Joins the call in flight, or starts one sized for the current demand. */
   private refresh(pool: Pool, reason: "check-in" | "exhausted"): Promise<CallOutcome> {
-    if (pool.inflight) return pool.inflight.done;
+    // Joining a call another request started: wait with a timer of this request's own, or the
+    // runtime may cancel this request as hung (its only pending work would be the other's I/O) —
+    // the failure src/data/lookup.ts's joinLookup guards against.
+    if (pool.inflight) return withTimeout(pool.inflight.done, this.timings.callTimeoutMs).catch(() => Promise.reject(new LimiterUnavailableError()));
     pool.headroom = nextHeadroom(pool.headroom, reason, pool.limit);
     return this.call(pool, leaseWant(pool));
   }

@@ -58,12 +58,13 @@ describe("concurrency permits on the data path", () => {
   it("429 with Retry-After past the limit, and the upstream never sees more than the limit in flight", async () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
-    await fillToLimit(t.value);
+    const held = await fillToLimit(t.value);
     const refused = await query(t.value);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("1");
     expect(((await refused.json()) as { message: string }).message).toMatch(new RegExp(`limit of ${limit}`));
     expect(upstream.calls).toHaveLength(limit);
+    expect(held).toHaveLength(limit); // reachable until here, so none is collected and cancelled early
   });
 
   it("frees the permit once a successful response body has been fully read", async () => {
@@ -79,9 +80,13 @@ describe("concurrency permits on the data path", () => {
   it("does not free the permit when only the headers have arrived", async () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
-    await fillToLimit(t.value);
+    const responses = await fillToLimit(t.value);
     await new Promise((r) => setTimeout(r, 50));
     expect(permitPoolStats(t.id)?.inUse).toBe(limit);
+    // Keep the responses reachable until here: a response the client drops is a client gone,
+    // and the runtime may collect it and cancel its body, which rightly frees the permit.
+    gates.forEach((g) => g.finish());
+    await Promise.all(responses.map((r) => r.text()));
   });
 
   it("frees the permit when the upstream resets mid-response", async () => {
