@@ -20,9 +20,9 @@ export class HttpError extends Error {
   }
 }
 
-export const DATA_REALM = 'Bearer realm="vm-edge-authorizer"';
+const DATA_REALM = 'Bearer realm="vm-edge-authorizer"';
 
-export function errorResponse(err: HttpError): Response {
+function errorResponse(err: HttpError): Response {
   const headers = new Headers(err.headers);
   headers.set("content-type", "application/json; charset=utf-8");
   headers.set("cache-control", "no-store");
@@ -41,7 +41,8 @@ export function toErrorResponse(err: unknown, requestId?: string): Response {
 
 // Named constructors for the data plane's status contract (design §6).
 export const unauthorized = (message: string) => new HttpError(401, "unauthorized", message, { "www-authenticate": DATA_REALM });
-export const forbidden = (message: string) => new HttpError(403, "forbidden", message);
+/** Unknown and revoked tokens get the same answer: it confirms nothing about a secret. */
+export const unknownToken = () => unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
 export const notFound = (message: string) => new HttpError(404, "not_found", message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new HttpError(429, "too_many_requests", message, { "retry-after": String(retryAfterSeconds) });

@@ -5,7 +5,8 @@ import { clientKeyOf, recordFailedAuthentication, refuseIfThrottled } from "./au
 import { authorize, rawPathOf, rawQueryOf } from "./authorize";
 import { readSecret } from "./credential";
 import { forward } from "./forward";
-import { isKnownValidToken, lookupToken, type Lookup } from "./lookup";
+import type { TokenRecord } from "../store/token-record";
+import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
 
 /**
@@ -15,7 +16,7 @@ import { takePermit } from "./permit";
  */
 export async function handleDataRequest(c: Context<{ Bindings: Env }>): Promise<Response> {
   const request = c.req.raw;
-  const { record } = await authenticate(c.env, request.headers); // 1.–3., behind the failed-auth throttle
+  const record = await authenticate(c.env, request.headers); //   1.–3., behind the failed-auth throttle
   const route = authorize(record, rawPathOf(request.url)); //         4. classify + 5. authorize
   const permit = await takePermit(c.env, record, c.executionCtx); // 6. permit
   return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(c.env), c.executionCtx); // 7. forward + 8. answer
@@ -26,13 +27,13 @@ export async function handleDataRequest(c: Context<{ Bindings: Env }>): Promise<
  * with too many recent failures gets 429 before any KV or D1 lookup, unless it presents a token
  * this isolate knows to be valid. Every 401 for a presented credential counts as one failure.
  */
-async function authenticate(env: Env, headers: Headers): Promise<Lookup> {
+async function authenticate(env: Env, headers: Headers): Promise<TokenRecord> {
   const client = clientKeyOf(headers);
   try {
     const secret = readSecret(headers); //                             1. credential + 2. shape
     const secretHash = await hashSecret(secret);
     refuseIfThrottled(client, isKnownValidToken(secretHash)); //       throttle: 429 before any lookup
-    return await lookupToken(env, secret, secretHash); //              3. lookup by hash
+    return await lookupToken(env, secretHash); //                      3. lookup by hash
   } catch (err) {
     if (err instanceof HttpError && err.status === 401 && headers.has("authorization")) recordFailedAuthentication(client);
     throw err;

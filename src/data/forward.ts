@@ -65,9 +65,8 @@ export async function forward(
         // negotiates the client's real Accept-Encoding (locally, use `curl --compressed`).
         encodeResponseBody: "manual",
       },
-      limits.timeoutMs,
-      () => upload?.exceeded() === true,
       limits,
+      () => upload?.exceeded() === true,
     );
 
     const headers = new Headers();
@@ -171,13 +170,9 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
   return { stream, exceeded: () => over };
 }
 
-async function fetchWithTimeout(
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-  uploadExceeded: () => boolean,
-  limits: ForwardLimits,
-): Promise<Response> {
+/** The upstream's answer (headers) within the timeout; our failures to get it as 413, 504 or 502. */
+async function fetchWithTimeout(url: string, init: RequestInit, limits: ForwardLimits, uploadExceeded: () => boolean): Promise<Response> {
+  const { timeoutMs } = limits;
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {

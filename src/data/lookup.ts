@@ -1,7 +1,6 @@
-import { HttpError, unauthorized } from "../errors";
+import { HttpError, unauthorized, unknownToken } from "../errors";
 import { TokenRecord, tokenKvKey } from "../store/token-record";
 import { loadTokenRecord } from "../store/token-projection";
-import { hashSecret } from "../token/crypto";
 
 /**
  * Step 3 of the data path: find the token by the hash of its secret.
@@ -24,21 +23,14 @@ interface Entry {
 const cache = new Map<string, Entry>();
 const inFlight = new Map<string, Promise<TokenRecord | null>>();
 
-export interface Lookup {
-  record: TokenRecord;
-  secretHash: string;
-}
-
-export async function lookupToken(env: Env, secret: string, secretHash?: string): Promise<Lookup> {
-  secretHash ??= await hashSecret(secret);
+/** The usable token whose secret hashes to `secretHash`; 401 when there is none. */
+export async function lookupToken(env: Env, secretHash: string): Promise<TokenRecord> {
   const record = await findRecord(env, secretHash);
-  if (!record) {
-    throw unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
-  }
+  if (!record) throw unknownToken();
   if (record.expires_at !== undefined && record.expires_at <= Date.now()) {
     throw unauthorized("Access token expired: create a new one in the management API or console.");
   }
-  return { record, secretHash };
+  return record;
 }
 
 async function findRecord(env: Env, secretHash: string): Promise<TokenRecord | null> {
@@ -96,12 +88,11 @@ async function readThrough(env: Env, secretHash: string): Promise<TokenRecord | 
 }
 
 function remember(secretHash: string, record: TokenRecord | null): void {
+  cache.delete(secretHash); // re-inserted last: Map order is oldest first
   if (cache.size >= MAX_ENTRIES) {
-    // Map keeps insertion order: dropping the first key evicts the oldest entry.
     const oldest = cache.keys().next().value;
     if (oldest !== undefined) cache.delete(oldest);
   }
-  cache.delete(secretHash);
   cache.set(secretHash, { record, expiresAt: Date.now() + (record ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
 }
 

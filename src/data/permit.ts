@@ -1,4 +1,4 @@
-import { tooManyRequests, unauthorized } from "../errors";
+import { tooManyRequests, unknownToken } from "../errors";
 import { acquirePermit, type Permit } from "../limiter/permit-pool";
 import type { TokenRecord } from "../store/token-record";
 import type { WaitUntil } from "./forward";
@@ -11,9 +11,7 @@ import type { WaitUntil } from "./forward";
 export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil): Promise<Permit> {
   const result = await acquirePermit(env.TOKEN_LIMITER, record.token_id, record.concurrency, (p) => ctx.waitUntil(p));
   if (result.ok) return result.permit;
-  if (result.reason === "revoked") {
-    throw unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
-  }
+  if (result.reason === "revoked") throw unknownToken();
   throw tooManyRequests(
     `Concurrency limit of ${record.concurrency} requests for this token reached: retry after the Retry-After delay or use a tier with a higher limit.`,
     result.retryAfterSeconds,
