@@ -34,10 +34,11 @@ function call(path: string, secret: string | undefined, init: RequestInit = {}):
   return exports.default.fetch(`http://authorizer.test${path}`, { ...init, headers });
 }
 
-async function expectRefused(res: Response, status: number, message: RegExp) {
+async function expectRefused(res: Response, status: number, message: RegExp, code?: string) {
   expect(res.status).toBe(status);
   const body = (await res.json()) as { error: string; message: string };
   expect(body.message).toMatch(message);
+  if (code !== undefined) expect(body.error).toBe(code);
   expect(body.message).not.toMatch(/vmat_[0-9A-Za-z]{8}/); // never echoes a secret
   expect(upstream.calls).toHaveLength(0);
 }
@@ -49,7 +50,8 @@ describe("credentials", () => {
     await expectRefused(res, 401, /No access token/);
   });
 
-  it("401 for a malformed secret, without a storage lookup", async () => {
+  // That a malformed secret costs no storage lookup is counted in budget.test.ts.
+  it("401 for a malformed secret", async () => {
     const res = await call("/api/v1/query", "vmat_not-a-real-token");
     expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
     await expectRefused(res, 401, /Malformed access token/);
@@ -136,8 +138,8 @@ describe("forwarding to a single-node deployment", () => {
     const d = await singleNode(VM);
     const r = await token(d.id, "r");
     const w = await token(d.id, "w");
-    await expectRefused(await call("/api/v1/write", r.value, { method: "POST", body: "x" }), 403, /write/);
-    await expectRefused(await call("/api/v1/query?query=up", w.value), 403, /read/);
+    await expectRefused(await call("/api/v1/write", r.value, { method: "POST", body: "x" }), 403, /write/, "insufficient_access");
+    await expectRefused(await call("/api/v1/query?query=up", w.value), 403, /read/, "insufficient_access");
     await expectRefused(await call("/api/v1/admin/tsdb/delete_series?match[]=x", w.value, { method: "POST" }), 403, /rw|read-write/i);
   });
 
@@ -145,9 +147,9 @@ describe("forwarding to a single-node deployment", () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "rw");
     for (const p of ["/metrics", "/-/reload", "/flags", "/internal/force_merge", "/snapshot/create"]) {
-      await expectRefused(await call(p, t.value), 403, /./);
+      await expectRefused(await call(p, t.value), 403, /never reachable/, "forbidden_path");
     }
-    await expectRefused(await call("/wp-login.php", t.value), 404, /./);
+    await expectRefused(await call("/wp-login.php", t.value), 404, /./, "unknown_path");
   });
 });
 
@@ -166,8 +168,8 @@ describe("cluster deployments", () => {
   it("403 when a regular token names no tenant or the multitenant value", async () => {
     const d = await cluster(INSERT, SELECT);
     const t = await token(d.id, "rw");
-    await expectRefused(await call("/prometheus/api/v1/query?query=up", t.value), 403, /tenant/i);
-    await expectRefused(await call("/select/multitenant/prometheus/api/v1/query", t.value), 403, /./);
+    await expectRefused(await call("/prometheus/api/v1/query?query=up", t.value), 403, /tenant/i, "tenant_required");
+    await expectRefused(await call("/select/multitenant/prometheus/api/v1/query", t.value), 403, /./, "invalid_tenant");
   });
 
   it("rewrites a tenant-specific token's paths to its tenant and refuses any tenant in the path", async () => {
@@ -180,8 +182,8 @@ describe("cluster deployments", () => {
       `${SELECT}/select/42:7/prometheus/api/v1/query?query=up`,
     ]);
     upstream.calls.length = 0;
-    await expectRefused(await call("/insert/1/prometheus/api/v1/write", t.value, { method: "POST", body: "x" }), 403, /tenant/i);
-    await expectRefused(await call("/select/42:7/prometheus/api/v1/query", t.value), 403, /tenant/i);
+    await expectRefused(await call("/insert/1/prometheus/api/v1/write", t.value, { method: "POST", body: "x" }), 403, /tenant/i, "tenant_in_path");
+    await expectRefused(await call("/select/42:7/prometheus/api/v1/query", t.value), 403, /tenant/i, "tenant_in_path");
   });
 });
 
