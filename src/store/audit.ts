@@ -116,15 +116,6 @@ export async function listAudit(db: D1Database, q: AuditQuery): Promise<AuditRow
   return results;
 }
 
-/** Audit rows about one object, oldest first. */
-export async function listAuditForTarget(db: D1Database, targetType: string, targetId: string): Promise<AuditRow[]> {
-  const { results } = await db
-    .prepare("SELECT * FROM audit_log WHERE target_type = ?1 AND target_id = ?2 ORDER BY at, id")
-    .bind(targetType, targetId)
-    .all<AuditRow>();
-  return results;
-}
-
 /**
  * One `access_token.revoke` entry per live token of a deployment. Placed in a batch before the
  * statement that revokes them, it audits exactly the tokens that statement revokes.

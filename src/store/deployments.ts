@@ -14,9 +14,6 @@ export interface Deployment {
   updated_at: number;
 }
 
-/** What an update may change: everything but the id, the type and the timestamps. */
-export type DeploymentChanges = Partial<Pick<Deployment, "name" | "tier_id" | "upstream_url" | "insert_url" | "select_url">>;
-
 const COLUMNS = "id, name, type, tier_id, upstream_url, insert_url, select_url, created_at, updated_at";
 
 export async function getDeployment(db: D1Database, id: string): Promise<Deployment | null> {
