@@ -104,6 +104,8 @@ describe("permits come back however a request ends", () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
+    // untilReleased reads this pool: were it keyed otherwise, "nothing in use" would hold vacuously.
+    expect(permitPoolStats(tokenId)).toBeDefined();
     await untilReleased();
   });
 
