@@ -346,7 +346,11 @@ describe("DELETE .../access_tokens/{tokenId} (revoke)", () => {
     for (const id of ["00000000-0000-4000-8000-000000000000", othersToken.id]) {
       await expectRefused(() => adminFetch("DELETE", `${tokensPath(deployment.id)}/${id}`), 404);
     }
+    // Row counts cannot see a revocation (an UPDATE): check each place one would land.
+    const row = await env.DB.prepare("SELECT revoked_at FROM access_tokens WHERE id = ?1").bind(othersToken.id).first<{ revoked_at: number | null }>();
+    expect(row!.revoked_at).toBeNull();
     expect(await projection(othersToken.value)).not.toBeNull();
+    expect((await limiterState(othersToken.id)).revoked).toBe(false);
   });
 });
 
