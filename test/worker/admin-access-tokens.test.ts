@@ -10,6 +10,7 @@ import {
   adminFetch,
   createAccessToken,
   createDeployment,
+  everythingStored,
   expectJson,
   kvKeyCount,
   revokeAccessToken,
@@ -43,18 +44,6 @@ async function auditRows(targetId: string): Promise<AuditRow[]> {
 async function limiterState(tokenId: string): Promise<{ revoked: boolean }> {
   const stub = env.TOKEN_LIMITER.getByName(tokenId) as unknown as { state(): Promise<{ revoked: boolean }> };
   return stub.state();
-}
-
-/** Every value stored in D1 and KV, as one string per row / key, for "the secret is not here" checks. */
-async function everythingStored(): Promise<string[]> {
-  const out: string[] = [];
-  for (const table of ["tiers", "deployments", "access_tokens", "api_keys", "audit_log"]) {
-    const { results } = await env.DB.prepare(`SELECT * FROM ${table}`).all();
-    out.push(...results.map((row) => JSON.stringify(row)));
-  }
-  const { keys } = await env.TOKENS_KV.list();
-  for (const { name } of keys) out.push(`${await env.TOKENS_KV.get(name)}`);
-  return out;
 }
 
 async function expectRefused(action: () => Promise<Response>, status: number, field?: string): Promise<Record<string, unknown>> {
@@ -117,9 +106,11 @@ describe("POST .../access_tokens", () => {
 
     const stored = await everythingStored();
     const hash = await hashSecret(token.value);
-    // The secret is nowhere in clear; its hash only in its own row (KV has it only in the key).
+    // The secret is nowhere in clear; its hash only in its own row and in the KV key, not the value.
     expect(stored.filter((s) => s.includes(token.value))).toEqual([]);
-    expect(stored.filter((s) => s.includes(hash))).toHaveLength(1);
+    const withHash = stored.filter((s) => s.includes(hash));
+    expect(withHash).toHaveLength(2);
+    expect(withHash.filter((s) => s.startsWith(`${tokenKvKey(hash)} `))).toHaveLength(1);
     expect(await env.TOKENS_KV.get(tokenKvKey(hash))).not.toContain(hash);
   });
 
