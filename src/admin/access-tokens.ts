@@ -170,7 +170,8 @@ export const accessTokensApp = new OpenAPIHono<AdminEnv>()
   .openapi(createTokenRoute, async function createAccessTokenHandler(c) {
     const { actor, requestId } = c.var;
     const deployment = await findDeployment(c.env.DB, actor, c.req.valid("param").deploymentId);
-    const body = c.req.valid("json");    if (body.tenant_id !== undefined && deployment.type !== "cluster") {
+    const body = c.req.valid("json");
+    if (body.tenant_id !== undefined && deployment.type !== "cluster") {
       throw invalidRequest("tenant_id", "only cluster deployments have tenants; omit it for a single_node deployment");
     }
     const tier = await getTier(c.env.DB, deployment.tier_id);
