@@ -5,7 +5,7 @@ import type { AdminEnv } from "./context";
 
 /**
  * Request validation. Routes declare their path, query and body schemas once, in
- * `createRoute` (src/admin/routes.ts); @hono/zod-openapi validates requests with them and
+ * `createRoute` (src/admin/*.ts); @hono/zod-openapi validates requests with them and
  * describes them in /admin/openapi.json. Every failure goes through `validationHook` and is
  * rendered as `400 {error: "invalid_request", message: "<field>: <rule>", field: "<field>"}` —
  * our format, never zod's raw issue list. "body" names the body as a whole.
