@@ -1,5 +1,5 @@
 // Self-test of the end-to-end harness: each piece on its own, no Worker in the data path yet.
-// Run: node_modules/.bin/vitest run --config vitest.e2e.config.ts
+// Run alone: npm run test:e2e -- test/e2e/harness.selftest.ts (docs/e2e.md).
 //
 // - VictoriaMetrics: import, query back, survive a restart.
 // - vmagent scraping a known target and writing straight to VictoriaMetrics: every served
