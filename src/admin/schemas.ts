@@ -8,14 +8,8 @@ import { z } from "zod";
 const UINT32_MAX = 4294967295;
 
 /** One part of a tenant id: a uint32 in canonical decimal ("0", "42"; not "042", not "4294967296"). */
-export function isCanonicalUint32(part: string): boolean {
+function isCanonicalUint32(part: string): boolean {
   return /^(0|[1-9]\d{0,9})$/.test(part) && Number(part) <= UINT32_MAX;
-}
-
-/** True for `accountID` or `accountID:projectID`, each a canonical uint32. */
-export function isTenantId(value: string): boolean {
-  if (!/^\d+(:\d+)?$/.test(value)) return false;
-  return value.split(":").every(isCanonicalUint32);
 }
 
 /** A tenant id; "" and null mean "no tenant" (clients that cannot omit a field send those). */
@@ -28,7 +22,7 @@ export const TenantId = z
       ctx.addIssue({ code: "custom", message: "must be <accountID> or <accountID>:<projectID>" });
       return z.NEVER;
     }
-    if (!isTenantId(value)) {
+    if (!value.split(":").every(isCanonicalUint32)) {
       ctx.addIssue({ code: "custom", message: "each part must be a uint32 (0 to 4294967295) without leading zeros" });
       return z.NEVER;
     }
