@@ -6,7 +6,6 @@ import { errors, jsonContent, PAGE_HEADERS } from "./openapi-common";
 import { decodeCursor, pageOf } from "./pagination";
 import { Tier } from "./response-schemas";
 import { PageQuery } from "./schemas";
-import { invalidRequest } from "./validation";
 
 /** GET /api/v1/tiers: every tier, in the shape of the VictoriaMetrics Cloud API. */
 
@@ -28,9 +27,9 @@ export const tiersApp = new OpenAPIHono<AdminEnv>().openapi(listTiersRoute, asyn
   const { limit, cursor } = c.req.valid("query");
   // Seven seeded rows: paged in memory, the cursor is the id of the last tier shown.
   const tiers = await listTiers(c.env.DB);
-  const after = decodeCursor(cursor, z.number().int());
+  // A cursor naming no tier is refused like any other foreign cursor.
+  const after = decodeCursor(cursor, z.number().int().refine((id) => tiers.some((t) => t.id === id)));
   const start = after === undefined ? 0 : tiers.findIndex((t) => t.id === after) + 1;
-  if (start === 0 && after !== undefined) throw invalidRequest("cursor", "is not a cursor this list issued; start again without it");
   const rest = tiers.slice(start, limit === undefined ? undefined : start + limit + 1);
   return c.json(pageOf(c, rest, limit, (t) => t.id), 200);
 });

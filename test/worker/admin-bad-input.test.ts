@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { encodeCursor } from "../../src/admin/pagination";
 import {
   type AdminRequest,
   adminFetch,
@@ -46,6 +47,15 @@ describe("bad input is refused with a 4xx naming field and rule, writing nothing
     ["a name with a tab", { ...DEPLOYMENT, name: "a\tb" }, "name"],
   ])("deployment %s", async (_name, body, field) => {
     await expectRefusal("POST", "/deployments", { body }, 400, field, /must not contain control characters/);
+  });
+
+  it("a tiers cursor naming no tier, or not a tier id at all", async () => {
+    const tiers = await expectJson<{ id: number }[]>(await adminFetch("GET", "/tiers"), 200);
+    const [first, second] = await expectJson<{ id: number }[]>(await adminFetch("GET", `/tiers?limit=1&cursor=${encodeCursor(tiers[0]!.id)}`), 200);
+    expect([first?.id, second]).toEqual([tiers[1]!.id, undefined]);
+    for (const cursor of [encodeCursor(999_999), encodeCursor("20"), "not-base64!"]) {
+      await expectRefusal("GET", `/tiers?cursor=${encodeURIComponent(cursor)}`, {}, 400, "cursor", /is not a cursor this list issued/);
+    }
   });
 
   it("a renamed deployment with a control character", async () => {
