@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TokenRecord, tokenKvKey } from "../../src/store/token-record";
+import { tokenKvKey } from "../../src/store/token-record";
 import { loadTokenRecord } from "../../src/store/token-projection";
 import { decryptSecret, hashSecret } from "../../src/token/crypto";
 import { isWellFormedSecret } from "../../src/token/format";
@@ -16,15 +16,13 @@ import {
   revokeAccessToken,
   smallestTier,
   tableCounts,
+  limiterState,
+  projection,
 } from "./helpers/admin";
 
 // Storage is shared by the tests of one file: each test makes its own deployment.
 
 const tokensPath = (deploymentId: string) => `/deployments/${deploymentId}/access_tokens`;
-
-async function projection(secret: string): Promise<TokenRecord | null> {
-  return env.TOKENS_KV.get<TokenRecord>(tokenKvKey(await hashSecret(secret)), "json");
-}
 
 interface AuditRow {
   action: string;
@@ -39,11 +37,6 @@ interface AuditRow {
 async function auditRows(targetId: string): Promise<AuditRow[]> {
   const { results } = await env.DB.prepare("SELECT * FROM audit_log WHERE target_id = ?1 ORDER BY id").bind(targetId).all<AuditRow>();
   return results;
-}
-
-async function limiterState(tokenId: string): Promise<{ revoked: boolean }> {
-  const stub = env.TOKEN_LIMITER.getByName(tokenId) as unknown as { state(): Promise<{ revoked: boolean }> };
-  return stub.state();
 }
 
 async function expectRefused(action: () => Promise<Response>, status: number, field?: string): Promise<Record<string, unknown>> {

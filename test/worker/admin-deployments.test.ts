@@ -1,6 +1,5 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TokenRecord, tokenKvKey } from "../../src/store/token-record";
 import { loadTokenRecord } from "../../src/store/token-projection";
 import { hashSecret } from "../../src/token/crypto";
 import {
@@ -14,6 +13,8 @@ import {
   listTiers,
   revokeAccessToken,
   tableCounts,
+  limiterState,
+  projection,
 } from "./helpers/admin";
 
 // Storage is shared by the tests of one file: each test makes its own deployment.
@@ -21,18 +22,9 @@ import {
 const SINGLE = { name: "prod single", type: "single_node", tier: 20, upstream_url: "http://vm.internal:8428/" };
 const CLUSTER = { name: "prod cluster", type: "cluster", tier: 40, insert_url: "https://vminsert.internal:8480", select_url: "https://vmselect.internal:8481/" };
 
-async function projection(secret: string): Promise<TokenRecord | null> {
-  return env.TOKENS_KV.get<TokenRecord>(tokenKvKey(await hashSecret(secret)), "json");
-}
-
 async function auditActions(targetId: string): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT action FROM audit_log WHERE target_id = ?1 ORDER BY id").bind(targetId).all<{ action: string }>();
   return results.map((r) => r.action);
-}
-
-async function limiterState(tokenId: string): Promise<{ revoked: boolean }> {
-  const stub = env.TOKEN_LIMITER.getByName(tokenId) as unknown as { state(): Promise<{ revoked: boolean }> };
-  return stub.state();
 }
 
 async function expectNothingWritten(action: () => Promise<Response>, status: number, field: string): Promise<Record<string, unknown>> {

@@ -1,5 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { type TokenRecord, tokenKvKey } from "../../../src/store/token-record";
+import { hashSecret } from "../../../src/token/crypto";
 
 /**
  * Drives the management API through the Worker's own fetch handler. Other test files use
@@ -234,4 +236,15 @@ export async function everythingStored(): Promise<string[]> {
   const { keys } = await env.TOKENS_KV.list();
   for (const { name } of keys) out.push(`${name} ${await env.TOKENS_KV.get(name)}`);
   return out;
+}
+
+/** The KV projection stored for a secret, or null. */
+export async function projection(secret: string): Promise<TokenRecord | null> {
+  return env.TOKENS_KV.get<TokenRecord>(tokenKvKey(await hashSecret(secret)), "json");
+}
+
+/** What the token's Durable Object says of it (revoked or not). */
+export async function limiterState(tokenId: string): Promise<{ revoked: boolean }> {
+  const stub = env.TOKEN_LIMITER.getByName(tokenId) as unknown as { state(): Promise<{ revoked: boolean }> };
+  return stub.state();
 }
