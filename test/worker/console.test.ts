@@ -125,6 +125,7 @@ describe("console assets", () => {
     expect(css.status).toBe(200);
     expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
     const icon = await get("/console/favicon.svg");
+    expect(icon.status).toBe(200);
     expect(icon.headers.get("content-type")).toBe("image/svg+xml");
   });
 });
@@ -140,8 +141,10 @@ describe("the /console prefix", () => {
   });
 
   it("refuses other methods with 405", async () => {
-    const res = await get("/console", { method: "POST", body: "x" });
-    expect(res.status).toBe(405);
-    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      const res = await get("/console", { method, body: "x" });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get("allow")).toBe("GET, HEAD");
+    }
   });
 });
