@@ -183,13 +183,14 @@ describe("reads: vmselect applies extra_label to the series it selects", () => {
     expect(scoped).not.toContain(`${R}_secret`);
   });
 
-  it("/api/v1/labels and /api/v1/label/<name>/values", async () => {
-    const labels = (extra: string) => getJson<{ data: string[] }>(`/api/v1/labels?start=${NOW_S - 600}${extra}`);
+  // With a recent start (per-day index) and without one (the whole time range: another index path).
+  it.each([`start=${NOW_S - 600}`, "x=1"])("/api/v1/labels and /api/v1/label/<name>/values (%s)", async (range) => {
+    const labels = (extra: string) => getJson<{ data: string[] }>(`/api/v1/labels?${range}${extra}`);
     expect((await labels("")).data).toContain("secret_label");
     const scopedLabels = (await labels(`&${A}`)).data;
     expect(scopedLabels).toEqual(expect.arrayContaining(["__name__", "host", "team"]));
     expect(scopedLabels).not.toContain("secret_label");
-    const values = (name: string, extra: string) => getJson<{ data: string[] }>(`/api/v1/label/${name}/values?start=${NOW_S - 600}${extra}`);
+    const values = (name: string, extra: string) => getJson<{ data: string[] }>(`/api/v1/label/${name}/values?${range}${extra}`);
     expect((await values("__name__", "")).data).toContain(`${R}_secret`);
     const names = (await values("__name__", `&${A}`)).data;
     expect(names).toContain(`${R}_cpu`);
@@ -197,9 +198,10 @@ describe("reads: vmselect applies extra_label to the series it selects", () => {
     expect((await values("team", `&${A}`)).data).toEqual(["a"]);
   });
 
-  it("/api/v1/status/tsdb", async () => {
+  // Today's per-day index, and date=0: the whole time range.
+  it.each(["", "&date=0"])("/api/v1/status/tsdb (%s)", async (date) => {
     type Tsdb = { data: { seriesCountByLabelValuePair: { name: string }[] } };
-    const pairs = async (extra: string) => (await getJson<Tsdb>(`/api/v1/status/tsdb?topN=100${extra}`)).data.seriesCountByLabelValuePair.map((p) => p.name);
+    const pairs = async (extra: string) => (await getJson<Tsdb>(`/api/v1/status/tsdb?topN=100${date}${extra}`)).data.seriesCountByLabelValuePair.map((p) => p.name);
     expect(await pairs("")).toContain("team=b");
     const scoped = await pairs(`&${A}`);
     expect(scoped).toContain("team=a");
