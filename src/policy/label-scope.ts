@@ -92,8 +92,20 @@ export type LabelScopeDecision =
     }
   | Refusal;
 
+/** Recently looked-up paths: matching the URL map again costs microseconds; bounded, cleared when full. */
+const scopeCache = new Map<string, EndpointScope | undefined>();
+const SCOPE_CACHE_SIZE = 512;
+
 /** The scope row for a forwarded path (an accepted RouteDecision's `path`), or undefined if it is no API path. */
 export function endpointScope(forwardedPath: string): EndpointScope | undefined {
+  if (scopeCache.has(forwardedPath)) return scopeCache.get(forwardedPath);
+  const scope = lookUpScope(forwardedPath);
+  if (scopeCache.size >= SCOPE_CACHE_SIZE) scopeCache.clear();
+  scopeCache.set(forwardedPath, scope);
+  return scope;
+}
+
+function lookUpScope(forwardedPath: string): EndpointScope | undefined {
   const canonical = canonicalSegments(forwardedPath);
   if (!canonical.ok) return undefined;
   const prefix = tenantPrefixOf(canonical.segments);

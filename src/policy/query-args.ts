@@ -21,13 +21,19 @@ const WIDENING = new Set(["extra_label", "extra_filters", "extra_filters[]"]);
 
 /** Is this raw `key=value` pair (as sent, still escaped) one VictoriaMetrics could read as a widening argument? */
 export function isWideningPair(rawPair: string): boolean {
-  return rawPair.split(";").some((piece) => {
+  const pieces = rawPair.includes(";") ? rawPair.split(";") : [rawPair];
+  return pieces.some((piece) => {
     const eq = piece.indexOf("=");
     return isWideningKey(eq === -1 ? piece : piece.slice(0, eq));
   });
 }
 
+/** Lengths of the widening names; unescaping only shortens a key, and `+` becomes a space none of them holds. */
+const WIDENING_LENGTHS = new Set([...WIDENING].map((name) => name.length));
+
 function isWideningKey(rawKey: string): boolean {
+  // Fast path for the usual keys (query, start, match[], ...): no escape, so one comparison decides.
+  if (!rawKey.includes("%")) return WIDENING_LENGTHS.has(rawKey.length) && WIDENING.has(asciiLower(rawKey));
   let key = rawKey;
   for (let round = 0; round < 4; round++) {
     if (WIDENING.has(asciiLower(key))) return true;
