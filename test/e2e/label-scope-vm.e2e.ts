@@ -140,6 +140,16 @@ describe("ingestion: extra_label from the URL is added to every sample and overr
     expect(series.map((s) => `${s.metric.team}/${s.metric.x}/${s.values.join()}`).sort()).toEqual(["a/1/5", "other/1/5"]);
   });
 
+  // The exact argument test/unit/policy-label-scope.test.ts shows scopeRequest producing for {zone: "a&b=c d+%/é"}.
+  it("stores a value escaped the way the policy escapes it, and a query with the same argument finds it", async () => {
+    const arg = "extra_label=zone=a%26b%3Dc%20d%2B%25%2F%C3%A9";
+    await ok(post(`/api/v1/import/prometheus?${arg}`, `${R}_esc{zone="other"} 1 ${NOW_MS}`));
+    const series = await waitForSamples(vm.url, `${R}_esc`, 1, { vmUrl: vm.url });
+    expect(series.map((s) => s.metric.zone)).toEqual(["a&b=c d+%/é"]);
+    await waitFor(async () => (await queryVector(`${R}_esc`, arg)).length === 1, { what: "escaped value visible to queries" });
+    expect(await queryVector(`${R}_esc`, "extra_label=zone=other")).toEqual([]);
+  });
+
   it("reads extra_label percent-encoded, compares its name case-sensitively and ignores a pair holding ';'", async () => {
     await ok(post(`/api/v1/import/prometheus?extra%5Flabel=team%3Da`, `${R}_enc 1 ${NOW_MS}`));
     await ok(post(`/api/v1/import/prometheus?EXTRA_LABEL=team=a`, `${R}_case 1 ${NOW_MS}`));
