@@ -348,6 +348,23 @@ describe("properties (fixed seeds)", () => {
     );
   });
 
+  it("any path: never throws, and only an allowed endpoint is answered with a query string", () => {
+    const segment = fc.oneof(fc.constantFrom("api", "v1", "query", "write", "prometheus", "select", "insert", "delete", "7", "7:9", "graphite", "tags", "vmui", "", "..", "%2e", "series", "count"), fc.webSegment());
+    const randomPath = fc.array(segment, { minLength: 1, maxLength: 7 }).map((s) => `/${s.join("/")}`);
+    const spelling = fc.constantFrom(...API_ROUTES.flatMap((r) => [r.cluster, ...r.clusterAlso, ...r.single]));
+    const routePath = fc.tuple(fc.constantFrom("", "/insert/7", "/select/7:9", "/delete/0"), spelling, fc.constantFrom("", "", "/", "/x")).map(([p, s, t]) => `${p}${s.replace(/\{\w+\+?\}/, "team")}${t}`);
+    const pathArb = fc.oneof(randomPath, routePath);
+    fc.assert(
+      fc.property(pathArb, queryArb, fc.constantFrom(null, "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"), (path, query, contentType) => {
+        const result = scopeRequest(TEAM, path, query, contentType);
+        if (!result.ok) return;
+        expect(endpointScope(path)?.kind).toMatch(/^(insert|select)$/);
+        expect(wideningValues(result.search)).toEqual(["extra_label=team=payments"]);
+      }),
+      { seed: 1316, numRuns: 3000 },
+    );
+  });
+
   it("a rewritten form body carries no widening argument and keeps the rest", () => {
     fc.assert(
       fc.property(queryArb, (query) => {
