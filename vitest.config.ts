@@ -18,7 +18,7 @@ export default defineConfig(async () => {
           },
         },
         {
-          test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/hardening/**/*.node.test.ts"], environment: "node" },
+          test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/scripts/**/*.test.ts", "test/hardening/**/*.node.test.ts"], environment: "node" },
         },
         {
           plugins: [

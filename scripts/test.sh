@@ -11,6 +11,8 @@ bash test/e2e/install-deps.sh
 command -v chromium >/dev/null 2>&1 || (export DEBIAN_FRONTEND=noninteractive; timeout 300 apt-get update -q && timeout 600 apt-get install -y -q chromium)
 
 npm run typecheck
+# The bundle `wrangler deploy` would upload builds offline (--dry-run); prints its size.
+bash scripts/check-bundle.sh
 # Pure policy in Node, everything touching bindings inside workerd.
 vitest run
 # Real vmagent, Prometheus, vmalert and VictoriaMetrics through the Worker in workerd.
