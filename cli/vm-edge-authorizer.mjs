@@ -219,7 +219,7 @@ const VIEWS = {
     ["CREATED_BY", (t) => t.created_by],
     ["CREATED", (t) => t.created_at],
     ["LAST_USED", (t) => t.last_used_at ?? "never"],
-    ["VALUE", (t) => (t.value.length > 4 ? t.value : `${t.value}…`)],
+    ["VALUE", (t) => (t.value.length > 4 ? t.value : `…${t.value}`)],
     ["DESCRIPTION", (t) => t.description],
   ],
   apiKey: [

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { HttpError, notFound } from "../errors";
+import { HttpError, invalidRequest, notFound } from "../errors";
 import { type ApiKeyRow, type ApiKeySummary, getApiKey, insertApiKey, listApiKeys, revokeApiKey } from "../store/api-keys";
 import { insertAudit, insertAuditIfApiKeyRevokedNow } from "../store/audit";
 import { liveDeploymentIds } from "../store/deployments";
@@ -12,7 +12,7 @@ import { errors, jsonContent, PAGE_HEADERS } from "./openapi-common";
 import { CreatedPosition, decodeCursor, pageOf, rowsToFetch } from "./pagination";
 import { ApiKey, CreatedApiKey } from "./response-schemas";
 import { CreateApiKeyBody, PageQuery } from "./schemas";
-import { invalidRequest, jsonRequest } from "./validation";
+import { jsonRequest } from "./validation";
 
 /**
  * Management API keys, mounted at /api/v1/api_keys. Only a key scoped to all deployments may use

@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { DeploymentType } from "../tokens/vocabulary";
 
 /** A row of `tiers`, which is also the JSON the management API returns for a tier. */
 export const Tier = z.object({
   id: z.number().int(),
   name: z.string(),
-  type: z.enum(["single_node", "cluster"]),
+  type: DeploymentType,
   cloud_provider: z.string(),
   compute_cost_per_hour: z.number(),
   access_token_concurrent_requests: z.number().int().positive(),
