@@ -5,5 +5,6 @@
  */
 export { type Actor, type Caller, canAccessDeployment } from "./actor";
 export { type CreatedToken, createToken, type ListedToken, listTokens, type NewTokenInput, revealToken, revokeToken } from "./access-tokens";
+export { createApiKey, findApiKey, type NewApiKey, revokeApiKey } from "./api-keys";
 export { changeDeployment, type DeploymentChanges, deleteDeployment, type NewDeployment, registerDeployment } from "./deployments";
 export { findDeployment, findToken } from "./find";

@@ -432,7 +432,7 @@ export function consoleClient() {
    */
   function tokenRow(t, index, isNew) {
     const name = t.description;
-    const key = h("button", { type: "button", class: "key-button", "aria-label": `Copy the secret of token ${name}`, title: "Click to copy the secret" }, h("span", { class: "mono" }, `${t.value}••••••••`), h("span", { class: "copy-label", "aria-hidden": "true" }, "Copy"));
+    const key = h("button", { type: "button", class: "key-button", "aria-label": `Copy the secret of token ${name}`, title: "Click to copy the secret" }, h("span", { class: "mono" }, `vmat_••••••••${t.value}`), h("span", { class: "copy-label", "aria-hidden": "true" }, "Copy"));
     key.addEventListener("click", () => copySecret(t));
 
     const menuId = `token-actions-${index}`;
