@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { Tier as TierRow } from "../store/tiers";
-import { AccessLevel, ApiKeyAccess, AuditAction, AuditTargetType, DeploymentType } from "../tokens/vocabulary";
+import { Tier as TierRow } from "../tokens/tier";
+import { AccessLevel, ApiKeyAccess, AuditAction, AuditTargetType, DeploymentType, ExampleId } from "../tokens/vocabulary";
 
 /**
  * The JSON the management API answers with. The builders in the route modules are typed by
@@ -20,6 +20,7 @@ export const ErrorBody = z
   .meta({ id: "Error" });
 
 export const Tier = TierRow.meta({ id: "Tier" });
+export type Tier = z.infer<typeof Tier>;
 
 export const Deployment = z
   .object({
@@ -88,7 +89,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const ExampleSnippet = z
   .object({
-    id: z.enum(["vmagent", "prometheus", "curl_write", "grafana", "curl_read"]),
+    id: ExampleId,
     tab: z.enum(["write", "read"]),
     title: z.string(),
     language: z.enum(["shell", "yaml"]),
