@@ -3,10 +3,10 @@ import { HttpError, secretNotConfigured } from "../errors";
 import { type ApiKeyRow, findApiKeyByHash } from "../store/api-keys";
 import { encryptionKeyBytes, hashSecret, timingSafeEqualText } from "../token/crypto";
 import { API_KEY_PREFIX, isWellFormedSecret } from "../token/format";
+import { API_KEY_HEADER } from "../tokens/words";
 import type { Actor, AdminEnv } from "./context";
 
-/** The header the VictoriaMetrics Cloud API client and Terraform provider send the API key in. */
-export const API_KEY_HEADER = "X-VM-Cloud-Access";
+export { API_KEY_HEADER };
 
 /** The Worker secret ADMIN_API_KEY: read-write, every deployment, future ones included. */
 export const BOOTSTRAP_ACTOR: Actor = Object.freeze({ id: "bootstrap", name: "bootstrap", access: "rw", deploymentIds: null, expiresAt: null });

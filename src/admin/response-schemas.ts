@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Tier as TierRow } from "../tokens/tier";
-import { AccessLevel, ApiKeyAccess, AuditAction, AuditTargetType, DeploymentType, ExampleId } from "../tokens/vocabulary";
+import { AccessLevel, ApiKeyAccess, AuditAction, AuditTargetType, DeploymentType, ExampleId, ExampleTab } from "../tokens/vocabulary";
 
 /**
  * The JSON the management API answers with. The builders in the route modules are typed by
@@ -90,7 +90,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 export const ExampleSnippet = z
   .object({
     id: ExampleId,
-    tab: z.enum(["write", "read"]),
+    tab: ExampleTab,
     title: z.string(),
     language: z.enum(["shell", "yaml"]),
     filename: z.string().optional().meta({ description: "Where the snippet usually goes, for YAML." }),

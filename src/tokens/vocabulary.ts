@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ACCESS_LEVELS, API_KEY_ACCESS, AUDIT_ACTIONS, AUDIT_TARGET_TYPES, DEPLOYMENT_TYPES, EXAMPLE_IDS } from "./words";
+import { ACCESS_LEVELS, API_KEY_ACCESS, AUDIT_ACTIONS, AUDIT_TARGET_TYPES, DEPLOYMENT_TYPES, EXAMPLE_IDS, EXAMPLE_TABS } from "./words";
 
 /**
  * The management wing's vocabulary as zod schemas. Policy, store, request and response schemas
@@ -37,3 +37,5 @@ export const DEFAULT_TOKEN_DESCRIPTION = "default";
 /** The client configuration snippets `…/examples` offers (src/admin/examples.ts builds them). */
 export const ExampleId = z.enum(EXAMPLE_IDS);
 export type ExampleId = z.infer<typeof ExampleId>;
+export const ExampleTab = z.enum(EXAMPLE_TABS);
+export type ExampleTab = z.infer<typeof ExampleTab>;

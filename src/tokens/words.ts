@@ -19,3 +19,8 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export const AUDIT_TARGET_TYPES = ["deployment", "access_token", "api_key"] as const;
 export const EXAMPLE_IDS = ["vmagent", "prometheus", "curl_write", "grafana", "curl_read"] as const;
+/** The two groups of examples: what a token that may write, and one that may read, can use. */
+export const EXAMPLE_TABS = ["write", "read"] as const;
+
+/** The header the VictoriaMetrics Cloud API client and Terraform provider send the API key in. */
+export const API_KEY_HEADER = "X-VM-Cloud-Access";
