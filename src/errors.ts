@@ -71,6 +71,17 @@ export const WORKER_SECRETS = {
 } as const;
 export type WorkerSecret = keyof typeof WORKER_SECRETS;
 
+/**
+ * 503: TOKEN_ENCRYPTION_KEY is well formed but did not seal this token's secret (it was replaced):
+ * a reveal cannot work until the original key is back.
+ */
+export const encryptionKeyMismatch = () =>
+  new HttpError(
+    503,
+    "not_configured",
+    `The Worker secret TOKEN_ENCRYPTION_KEY does not open this token's stored secret (it is not the key that sealed it): put the original key back with \`npx wrangler secret put TOKEN_ENCRYPTION_KEY\`; a token sealed with a lost key can only be revoked and replaced.`,
+  );
+
 /** 503: a Worker secret is missing or unusable. Names the secret and how to set it; never its value. */
 export function secretNotConfigured(name: WorkerSecret, problem: "missing" | "malformed"): HttpError {
   const { rule, set } = WORKER_SECRETS[name];

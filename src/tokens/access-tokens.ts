@@ -1,4 +1,4 @@
-import { invalidRequest, notFound, tokenLimitReached } from "../errors";
+import { encryptionKeyMismatch, invalidRequest, notFound, tokenLimitReached } from "../errors";
 import {
   type AccessTokenPosition,
   type AccessTokenRow,
@@ -95,16 +95,29 @@ export async function createToken(env: Env, caller: Caller, deployment: Deployme
   return completeToken(env, creation, results.token, deployment, tier);
 }
 
+/** What a list shows for a secret the current TOKEN_ENCRYPTION_KEY cannot open. */
+export const UNREADABLE_MASK = "????";
+
+/** A token's secret; 503 naming TOKEN_ENCRYPTION_KEY when the key in use did not seal it. */
+async function openSecret(env: Env, token: Pick<AccessTokenRow, "id" | "secret_sealed">): Promise<string> {
+  try {
+    return await decryptSecret(env.TOKEN_ENCRYPTION_KEY, token.secret_sealed, token.id);
+  } catch {
+    throw encryptionKeyMismatch();
+  }
+}
+
 /**
  * Live tokens of a deployment, oldest first, paged. A list shows the last characters of each
- * secret (token/format.ts `maskSecret`): they tell tokens apart, unlike the shared prefix.
+ * secret (token/format.ts `maskSecret`): they tell tokens apart, unlike the shared prefix. A
+ * secret the current key cannot open shows as "????": the list, and so revoking, keeps working.
  */
 export async function listTokens(env: Env, deployment: Deployment, page: { after?: AccessTokenPosition; limit?: number }): Promise<ListedToken[]> {
   const rows = await listAccessTokens(env.DB, deployment.id, page);
   return Promise.all(
     rows.map(async ({ secret_sealed, ...summary }) => ({
       ...summary,
-      masked: maskSecret(await decryptSecret(env.TOKEN_ENCRYPTION_KEY, secret_sealed, summary.id)),
+      masked: await openSecret(env, { id: summary.id, secret_sealed }).then(maskSecret, () => UNREADABLE_MASK),
     })),
   );
 }
@@ -112,7 +125,7 @@ export async function listTokens(env: Env, deployment: Deployment, page: { after
 /** A live token's secret, after its audit row is written: no unaudited reveal. 404 once revoked. */
 export async function revealToken(env: Env, caller: Caller, token: AccessTokenRow, via?: "examples"): Promise<string> {
   if (token.revoked_at !== null) throw notFound("This access token was revoked: create a new one.");
-  const secret = await decryptSecret(env.TOKEN_ENCRYPTION_KEY, token.secret_sealed, token.id);
+  const secret = await openSecret(env, token);
   await insertAudit(env.DB, {
     at: Date.now(),
     requestId: caller.requestId,

@@ -67,3 +67,25 @@ describe("management plane without its Worker secrets", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("management plane with a TOKEN_ENCRYPTION_KEY other than the one that sealed the tokens", () => {
+  const OTHER_KEY = "HxwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEAAAA=";
+
+  it("still lists tokens (masked ????) and revokes them; a reveal answers 503 naming the key", async () => {
+    const { deployment, defaultToken } = await createDeployment();
+    const other = { TOKEN_ENCRYPTION_KEY: OTHER_KEY };
+    const listed = await expectJson<{ id: string; value: string }[]>(await fetchWith(other, "GET", `/deployments/${deployment.id}/access_tokens`), 200);
+    expect(listed).toEqual([expect.objectContaining({ id: defaultToken.id, value: "????" })]);
+
+    const before = await tableCounts();
+    const reveal = await fetchWith(other, "GET", `/deployments/${deployment.id}/access_tokens/${defaultToken.id}`);
+    const body = await expectJson<{ error: string; message: string }>(reveal, 503);
+    expect(body.error).toBe("not_configured");
+    expect(body.message).toContain("TOKEN_ENCRYPTION_KEY does not open this token's stored secret");
+    expect(body.message).not.toContain(OTHER_KEY);
+    // No secret left, so no reveal was audited.
+    expect(await tableCounts()).toEqual(before);
+
+    expect((await fetchWith(other, "DELETE", `/deployments/${deployment.id}/access_tokens/${defaultToken.id}`)).status).toBe(204);
+  });
+});
