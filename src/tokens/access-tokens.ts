@@ -14,6 +14,7 @@ import { getTier, type Tier } from "../store/tiers";
 import { decryptSecret, encryptSecret, hashSecret } from "../token/crypto";
 import { generateSecret, maskSecret } from "../token/format";
 import type { Caller } from "./actor";
+import { auditEntry } from "./audit";
 import { propagateRevocations, publishProjections, recordFor } from "./propagation";
 import type { AccessLevel } from "./vocabulary";
 
@@ -67,13 +68,12 @@ export async function prepareToken(env: Env, caller: Caller, deployment: Deploym
     last_used_at: null,
   };
   const detail = { type: token.type, description: token.description, ...(token.tenant_id ? { tenant_id: token.tenant_id } : {}) };
-  const audit = { at: now, requestId: caller.requestId, actor: caller.actor, deploymentId: deployment.id };
   return {
     token,
     secret,
     statements: {
       token: insertAccessTokenWithinLimit(env.DB, token),
-      tokenAudit: insertAuditIfTokenExists(env.DB, { ...audit, action: "access_token.create", targetType: "access_token", targetId: id, detail }),
+      tokenAudit: insertAuditIfTokenExists(env.DB, auditEntry(caller, now, "access_token.create", { target: id, deployment: deployment.id, detail })),
     },
   };
 }
@@ -126,16 +126,8 @@ export async function listTokens(env: Env, deployment: Deployment, page: { after
 export async function revealToken(env: Env, caller: Caller, token: AccessTokenRow, via?: "examples"): Promise<string> {
   if (token.revoked_at !== null) throw notFound("This access token was revoked: create a new one.");
   const secret = await openSecret(env, token);
-  await insertAudit(env.DB, {
-    at: Date.now(),
-    requestId: caller.requestId,
-    actor: caller.actor,
-    action: "access_token.reveal",
-    targetType: "access_token",
-    targetId: token.id,
-    deploymentId: token.deployment_id,
-    ...(via ? { detail: { via } } : {}),
-  }).run();
+  const about = { target: token.id, deployment: token.deployment_id, ...(via ? { detail: { via } } : {}) };
+  await insertAudit(env.DB, auditEntry(caller, Date.now(), "access_token.reveal", about)).run();
   return secret;
 }
 
@@ -148,15 +140,7 @@ export async function revokeToken(env: Env, caller: Caller, token: AccessTokenRo
     const now = Date.now();
     await runBatch(env.DB, {
       revoke: revokeAccessToken(env.DB, token.id, now),
-      audit: insertAudit(env.DB, {
-        at: now,
-        requestId: caller.requestId,
-        actor: caller.actor,
-        action: "access_token.revoke",
-        targetType: "access_token",
-        targetId: token.id,
-        deploymentId: token.deployment_id,
-      }),
+      audit: insertAudit(env.DB, auditEntry(caller, now, "access_token.revoke", { target: token.id, deployment: token.deployment_id })),
     });
   }
   await propagateRevocations(env, [token]);

@@ -6,6 +6,7 @@ import { liveDeploymentIds } from "../store/deployments";
 import { hashSecret } from "../token/crypto";
 import { API_KEY_PREFIX, generateSecret } from "../token/format";
 import type { Actor, Caller } from "./actor";
+import { auditEntry } from "./audit";
 import type { ApiKeyAccess } from "./vocabulary";
 
 /**
@@ -65,16 +66,7 @@ export async function createApiKey(env: Env, caller: Caller, input: NewApiKey): 
   };
   await runBatch(env.DB, {
     key: insertApiKey(env.DB, key),
-    audit: insertAudit(env.DB, {
-      at: now,
-      requestId: caller.requestId,
-      actor: caller.actor,
-      action: "api_key.create",
-      targetType: "api_key",
-      targetId: key.id,
-      deploymentId: null,
-      detail,
-    }),
+    audit: insertAudit(env.DB, auditEntry(caller, now, "api_key.create", { target: key.id, deployment: null, detail })),
   });
   return { key, secret };
 }
@@ -93,15 +85,6 @@ export async function revokeApiKey(env: Env, caller: Caller, key: ApiKeySummary)
   // The audit row exists only if this UPDATE revoked the key: a concurrent repeat adds none.
   await runBatch(env.DB, {
     revoke: revokeApiKeyRow(env.DB, key.id, now),
-    audit: insertAuditIfApiKeyRevokedNow(env.DB, {
-      at: now,
-      requestId: caller.requestId,
-      actor: caller.actor,
-      action: "api_key.revoke",
-      targetType: "api_key",
-      targetId: key.id,
-      deploymentId: null,
-      detail: { name: key.name },
-    }),
+    audit: insertAuditIfApiKeyRevokedNow(env.DB, auditEntry(caller, now, "api_key.revoke", { target: key.id, deployment: null, detail: { name: key.name } })),
   });
 }

@@ -6,6 +6,7 @@ import { type Deployment, insertDeployment, markDeploymentDeleted, updateDeploym
 import { getTier, type Tier } from "../store/tiers";
 import { loadDeploymentTokenRecords } from "../store/token-projection";
 import type { Caller } from "./actor";
+import { auditEntry } from "./audit";
 import { completeToken, prepareToken } from "./access-tokens";
 import { propagateRevocations, publishProjections } from "./propagation";
 import { DEFAULT_TOKEN_DESCRIPTION, type DeploymentType } from "./vocabulary";
@@ -60,16 +61,10 @@ export async function registerDeployment(env: Env, caller: Caller, input: NewDep
   const results = await runBatch(env.DB, {
     deployment: insertDeployment(env.DB, deployment),
     token: creation.statements.token,
-    deploymentAudit: insertAudit(env.DB, {
-      at: now,
-      requestId: caller.requestId,
-      actor: caller.actor,
-      action: "deployment.create",
-      targetType: "deployment",
-      targetId: deployment.id,
-      deploymentId: deployment.id,
-      detail: { name: deployment.name, type: deployment.type, tier: tier.id },
-    }),
+    deploymentAudit: insertAudit(
+      env.DB,
+      auditEntry(caller, now, "deployment.create", { target: deployment.id, deployment: deployment.id, detail: { name: deployment.name, type: deployment.type, tier: tier.id } }),
+    ),
     tokenAudit: creation.statements.tokenAudit,
   });
   // Every tier allows at least one token (a CHECK in the schema), so the default one fits.
@@ -105,16 +100,7 @@ export async function changeDeployment(env: Env, caller: Caller, current: Deploy
   const detail = Object.fromEntries(changed.map((k) => [k === "tier_id" ? "tier" : k, next[k]]));
   await runBatch(env.DB, {
     update: writeDeployment(env.DB, next),
-    audit: insertAudit(env.DB, {
-      at: now,
-      requestId: caller.requestId,
-      actor: caller.actor,
-      action: "deployment.update",
-      targetType: "deployment",
-      targetId: current.id,
-      deploymentId: current.id,
-      detail,
-    }),
+    audit: insertAudit(env.DB, auditEntry(caller, now, "deployment.update", { target: current.id, deployment: current.id, detail })),
   });
   // Routing or concurrency may have changed: every usable token's projection is rewritten.
   await publishProjections(env, await loadDeploymentTokenRecords(env.DB, current.id));
@@ -124,12 +110,12 @@ export async function changeDeployment(env: Env, caller: Caller, current: Deploy
 /** Revokes every token of the deployment (one audit row each), hides it, and propagates the revocations. */
 export async function deleteDeployment(env: Env, caller: Caller, deployment: Deployment): Promise<void> {
   const now = Date.now();
-  const audit = { at: now, requestId: caller.requestId, actor: caller.actor };
   const results = await runBatch(env.DB, {
-    tokenAudits: insertAuditForLiveTokens(env.DB, deployment.id, { ...audit, detail: { reason: "deployment deleted" } }),
+    // One access_token.revoke row per token the next statement revokes.
+    tokenAudits: insertAuditForLiveTokens(env.DB, deployment.id, { at: now, requestId: caller.requestId, actor: caller.actor, detail: { reason: "deployment deleted" } }),
     revoked: revokeDeploymentTokens(env.DB, deployment.id, now),
     deleted: markDeploymentDeleted(env.DB, deployment.id, now),
-    audit: insertAudit(env.DB, { ...audit, action: "deployment.delete", targetType: "deployment", targetId: deployment.id, deploymentId: deployment.id }),
+    audit: insertAudit(env.DB, auditEntry(caller, now, "deployment.delete", { target: deployment.id, deployment: deployment.id })),
   });
   await propagateRevocations(env, revokedTokens(results.revoked));
 }

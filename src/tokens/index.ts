@@ -3,7 +3,7 @@
  * change to deployments and access tokens as a few named functions. Route handlers in src/admin
  * parse a request, call one of these, and render the answer; storage stays in src/store.
  */
-export { type Actor, type Caller, canAccessDeployment } from "./actor";
+export type { Actor, Caller } from "./actor";
 export { type CreatedToken, createToken, type ListedToken, listTokens, type NewTokenInput, revealToken, revokeToken } from "./access-tokens";
 export { createApiKey, findApiKey, type NewApiKey, revokeApiKey } from "./api-keys";
 export { changeDeployment, type DeploymentChanges, deleteDeployment, type NewDeployment, registerDeployment } from "./deployments";
