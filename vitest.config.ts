@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { buildConsole } from "./scripts/build-console.mjs";
+import { buildConsole } from "./src/console/build.mjs";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");

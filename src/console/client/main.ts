@@ -1,6 +1,6 @@
 /**
  * The console in the browser: signs in with a management API key, then renders the page's view
- * (<body data-view>) from the management API's JSON. Bundled by scripts/build-console.mjs into
+ * (<body data-view>) from the management API's JSON. Bundled by src/console/build.mjs into
  * /console/app.js; type-checked against the DOM by ./tsconfig.json.
  */
 import { byId, clearAlert, wireDialogs } from "./dom";
