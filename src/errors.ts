@@ -65,7 +65,7 @@ export const revocationIncomplete = () =>
   new HttpError(503, "revocation_incomplete", "Revoked in the database, but not yet at every edge: retry the request to finish.");
 
 /** The Worker secrets the management plane needs, with what each must be and how to set it. */
-export const WORKER_SECRETS = {
+const WORKER_SECRETS = {
   ADMIN_API_KEY: { rule: "a long random string of printable ASCII", set: "npx wrangler secret put ADMIN_API_KEY" },
   TOKEN_ENCRYPTION_KEY: { rule: "32 random bytes, base64-encoded", set: "openssl rand -base64 32 | npx wrangler secret put TOKEN_ENCRYPTION_KEY" },
 } as const;
