@@ -1,8 +1,11 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildConsole } from "./src/console/build.mjs";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
+  // The workerd pool imports src/ itself, not wrangler's bundle: it needs the console script built.
+  await buildConsole();
   return {
     test: {
       projects: [

@@ -49,3 +49,47 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
 export const payloadTooLarge = (message: string) => new HttpError(413, "payload_too_large", message);
 export const badGateway = (message: string) => new HttpError(502, "bad_gateway", message);
 export const gatewayTimeout = (message: string) => new HttpError(504, "gateway_timeout", message);
+
+// Management plane (src/admin, src/tokens).
+/** A request field that breaks a rule: `400 {error: "invalid_request", message: "<field>: <rule>", field}`. */
+export const invalidRequest = (field: string, rule: string) => new HttpError(400, "invalid_request", `${field}: ${rule}`, {}, { field });
+export const tokenLimitReached = (limit: number) =>
+  new HttpError(
+    409,
+    "token_limit_reached",
+    `Deployment has reached its tier's limit of ${limit} access tokens: revoke one or move to a bigger tier.`,
+    {},
+    { limit },
+  );
+export const revocationIncomplete = () =>
+  new HttpError(503, "revocation_incomplete", "Revoked in the database, but not yet at every edge: retry the request to finish.");
+
+/** The Worker secrets the management plane needs, with what each must be and how to set it. */
+const WORKER_SECRETS = {
+  ADMIN_API_KEY: { rule: "a long random string of printable ASCII", set: "npx wrangler secret put ADMIN_API_KEY" },
+  TOKEN_ENCRYPTION_KEY: { rule: "32 random bytes, base64-encoded", set: "openssl rand -base64 32 | npx wrangler secret put TOKEN_ENCRYPTION_KEY" },
+} as const;
+export type WorkerSecret = keyof typeof WORKER_SECRETS;
+
+/**
+ * 503: TOKEN_ENCRYPTION_KEY is well formed but did not seal this token's secret (it was replaced):
+ * a reveal cannot work until the original key is back.
+ */
+export const encryptionKeyMismatch = () =>
+  new HttpError(
+    503,
+    "not_configured",
+    `The Worker secret TOKEN_ENCRYPTION_KEY does not open this token's stored secret (it is not the key that sealed it): put the original key back with \`npx wrangler secret put TOKEN_ENCRYPTION_KEY\`; a token sealed with a lost key can only be revoked and replaced.`,
+  );
+
+/** 503: a Worker secret is missing or unusable. Names the secret and how to set it; never its value. */
+export function secretNotConfigured(name: WorkerSecret, problem: "missing" | "malformed"): HttpError {
+  const { rule, set } = WORKER_SECRETS[name];
+  const what = problem === "missing" ? "is not set" : `is not ${rule}`;
+  return new HttpError(
+    503,
+    "not_configured",
+    `The Worker secret ${name} ${what}: set it with \`${set}\` (locally: ${name}=<${rule}> in .dev.vars), then retry.`,
+  );
+}
+

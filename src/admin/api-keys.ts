@@ -1,18 +1,15 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { HttpError, notFound } from "../errors";
-import { type ApiKeyRow, type ApiKeySummary, getApiKey, insertApiKey, listApiKeys, revokeApiKey } from "../store/api-keys";
-import { insertAudit, insertAuditIfApiKeyRevokedNow } from "../store/audit";
-import { liveDeploymentIds } from "../store/deployments";
-import { hashSecret } from "../token/crypto";
-import { API_KEY_PREFIX, generateSecret } from "../token/format";
+import { HttpError } from "../errors";
+import { type ApiKeySummary, listApiKeys } from "../store/api-keys";
+import { createApiKey, findApiKey, revokeApiKey } from "../tokens";
 import { requireAllDeployments, requireWrite } from "./auth";
-import type { Actor, AdminEnv } from "./context";
+import type { AdminEnv } from "./context";
 import { errors, jsonContent, PAGE_HEADERS } from "./openapi-common";
 import { CreatedPosition, decodeCursor, pageOf, rowsToFetch } from "./pagination";
 import { ApiKey, CreatedApiKey } from "./response-schemas";
 import { CreateApiKeyBody, PageQuery } from "./schemas";
-import { invalidRequest, jsonRequest } from "./validation";
+import { jsonRequest } from "./validation";
 
 /**
  * Management API keys, mounted at /api/v1/api_keys. Only a key scoped to all deployments may use
@@ -33,17 +30,6 @@ export function apiKeyJson(k: ApiKeySummary): ApiKey {
     created_by: k.created_by,
     ...(k.revoked_at !== null ? { revoked_at: iso(k.revoked_at) } : {}),
   };
-}
-
-/**
- * What a creator may grant: no expiry later than its own (bootstrap never expires). Access and
- * scope cannot exceed it either, since only all-scope read-write keys get here.
- */
-function checkGrant(actor: Actor, expiresAt: number | null, now: number): void {
-  if (expiresAt !== null && expiresAt <= now) throw invalidRequest("expires_at", "must be in the future");
-  if (actor.expiresAt !== null && (expiresAt === null || expiresAt > actor.expiresAt)) {
-    throw invalidRequest("expires_at", `must be at or before ${iso(actor.expiresAt)}, when the key creating it expires`);
-  }
 }
 
 const KeyParams = z.object({ id: z.string().meta({ description: "API key id" }) });
@@ -110,8 +96,6 @@ const revokeRoute = createRoute({
   },
 });
 
-const keyNotFound = (id: string) => notFound(`No API key ${JSON.stringify(id)}: list them with GET /admin/api/v1/api_keys.`);
-
 export const apiKeysApp = new OpenAPIHono<AdminEnv>()
   .openapi(listRoute, async function listApiKeysHandler(c) {
     const { limit, cursor } = c.req.valid("query");
@@ -121,68 +105,23 @@ export const apiKeysApp = new OpenAPIHono<AdminEnv>()
   })
 
   .openapi(createKeyRoute, async function createApiKeyHandler(c) {
-    const { actor, requestId } = c.var;
     const body = c.req.valid("json");
-    const now = Date.now();
-    const expiresAt = body.expires_at ?? null;
-    checkGrant(actor, expiresAt, now);
-    const deploymentIds = body.deployment_ids ?? null;
-    if (deploymentIds !== null) {
-      const live = await liveDeploymentIds(c.env.DB, deploymentIds);
-      const missing = deploymentIds.findIndex((id) => !live.has(id));
-      if (missing >= 0) throw invalidRequest(`deployment_ids.${missing}`, `no deployment ${JSON.stringify(deploymentIds[missing])}; list them with GET /admin/api/v1/deployments`);
-    }
-    const secret = generateSecret(API_KEY_PREFIX);
-    const row: ApiKeyRow = {
-      id: crypto.randomUUID(),
+    const { key, secret } = await createApiKey(c.env, c.var, {
       name: body.name,
-      key_hash: await hashSecret(secret),
       access: body.access,
-      deployment_ids: deploymentIds === null ? null : JSON.stringify(deploymentIds),
-      expires_at: expiresAt,
-      revoked_at: null,
-      created_at: now,
-      created_by: actor.name,
-    };
-    const summary = apiKeyJson(row);
-    const { name, access, deployment_ids, expires_at } = summary;
-    await c.env.DB.batch([
-      insertApiKey(c.env.DB, row),
-      insertAudit(c.env.DB, {
-        at: now,
-        requestId,
-        actor,
-        action: "api_key.create",
-        targetType: "api_key",
-        targetId: row.id,
-        deploymentId: null,
-        detail: { name, access, ...(deployment_ids ? { deployment_ids } : {}), ...(expires_at ? { expires_at } : {}) },
-      }),
-    ]);
+      deploymentIds: body.deployment_ids ?? null,
+      expiresAt: body.expires_at ?? null,
+    });
     c.header("cache-control", "no-store");
-    return c.json({ ...summary, value: secret }, 201);
+    return c.json({ ...apiKeyJson(key), value: secret }, 201);
   })
 
   .openapi(getRoute, async function getApiKeyHandler(c) {
-    const { id } = c.req.valid("param");
-    const key = await getApiKey(c.env.DB, id);
-    if (!key) throw keyNotFound(id);
-    return c.json(apiKeyJson(key), 200);
+    return c.json(apiKeyJson(await findApiKey(c.env, c.req.valid("param").id)), 200);
   })
 
   .openapi(revokeRoute, async function revokeApiKeyHandler(c) {
-    const { actor, requestId } = c.var;
-    const { id } = c.req.valid("param");
-    const key = await getApiKey(c.env.DB, id);
-    if (!key) throw keyNotFound(id);
-    if (key.revoked_at === null) {
-      const now = Date.now();
-      // The audit row exists only if this UPDATE revoked the key: a concurrent repeat adds none.
-      await c.env.DB.batch([
-        revokeApiKey(c.env.DB, key.id, now),
-        insertAuditIfApiKeyRevokedNow(c.env.DB, { at: now, requestId, actor, action: "api_key.revoke", targetType: "api_key", targetId: key.id, deploymentId: null, detail: { name: key.name } }),
-      ]);
-    }
+    await revokeApiKey(c.env, c.var, await findApiKey(c.env, c.req.valid("param").id));
     return c.body(null, 204);
   })
 

@@ -1,12 +1,12 @@
 import { createMiddleware } from "hono/factory";
-import { HttpError } from "../errors";
+import { HttpError, secretNotConfigured } from "../errors";
 import { type ApiKeyRow, findApiKeyByHash } from "../store/api-keys";
-import { hashSecret, timingSafeEqualText } from "../token/crypto";
+import { encryptionKeyBytes, hashSecret, timingSafeEqualText } from "../token/crypto";
 import { API_KEY_PREFIX, isWellFormedSecret } from "../token/format";
+import { API_KEY_HEADER } from "../tokens/words";
 import type { Actor, AdminEnv } from "./context";
 
-/** The header the VictoriaMetrics Cloud API client and Terraform provider send the API key in. */
-export const API_KEY_HEADER = "X-VM-Cloud-Access";
+export { API_KEY_HEADER };
 
 /** The Worker secret ADMIN_API_KEY: read-write, every deployment, future ones included. */
 export const BOOTSTRAP_ACTOR: Actor = Object.freeze({ id: "bootstrap", name: "bootstrap", access: "rw", deploymentIds: null, expiresAt: null });
@@ -39,6 +39,24 @@ export async function resolveActor(env: Env, presented: string, now = Date.now()
   const row = await findApiKeyByHash(env.DB, await hashSecret(presented));
   return row ? actorOfKey(row, now) : "unknown";
 }
+
+/** Printable ASCII, no space at either end: what a client can send in a header and get compared as is. */
+const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * Answers 503, naming the secret and how to set it, while a Worker secret the management plane
+ * needs is missing or unusable — a `.dev.vars` written by hand, a deploy without `wrangler secret
+ * put` — instead of a 500 at the first create. Runs before authentication: without ADMIN_API_KEY
+ * nobody could authenticate to learn why.
+ */
+export const requireSecrets = createMiddleware<AdminEnv>(async function requireSecrets(c, next) {
+  const { ADMIN_API_KEY, TOKEN_ENCRYPTION_KEY } = c.env;
+  if (!ADMIN_API_KEY) throw secretNotConfigured("ADMIN_API_KEY", "missing");
+  if (!HEADER_SAFE.test(ADMIN_API_KEY)) throw secretNotConfigured("ADMIN_API_KEY", "malformed");
+  if (!TOKEN_ENCRYPTION_KEY) throw secretNotConfigured("TOKEN_ENCRYPTION_KEY", "missing");
+  if (!encryptionKeyBytes(TOKEN_ENCRYPTION_KEY)) throw secretNotConfigured("TOKEN_ENCRYPTION_KEY", "malformed");
+  await next();
+});
 
 const REFUSALS: Record<KeyRefusal, string> = {
   unknown: `The key in ${API_KEY_HEADER} is not a valid management API key.`,
@@ -75,8 +93,3 @@ export const requireAllDeployments = createMiddleware<AdminEnv>(async function r
   }
   await next();
 });
-
-/** True when the actor's scope includes the deployment. Out-of-scope ids answer 404, like unknown ones. */
-export function canAccessDeployment(actor: Actor, deploymentId: string): boolean {
-  return actor.deploymentIds === null || actor.deploymentIds.includes(deploymentId);
-}

@@ -1,5 +1,4 @@
-import type { AccessType } from "../store/access-tokens";
-import type { DeploymentType } from "../store/deployments";
+import type { AccessLevel, DeploymentType } from "../tokens/vocabulary";
 import type { ExampleSnippet, TokenExamples } from "./response-schemas";
 
 /**
@@ -22,7 +21,7 @@ export interface ExampleInput {
   /** env.ACCESS_ENDPOINT: the Worker's public URL. */
   endpoint: string;
   deployment: { id: string; name: string; type: DeploymentType };
-  token: { id: string; type: AccessType; tenant_id: string | null };
+  token: { id: string; type: AccessLevel; tenant_id: string | null };
   secret: string;
 }
 

@@ -5,7 +5,7 @@ import { HttpError, toErrorResponse } from "../errors";
 import { accessTokensApp } from "./access-tokens";
 import { apiKeysApp } from "./api-keys";
 import { auditApp } from "./audit-log";
-import { authenticate } from "./auth";
+import { authenticate, requireSecrets } from "./auth";
 import type { AdminEnv } from "./context";
 import { deploymentsApp } from "./deployments";
 import { openApiDocument, registerSecurity } from "./openapi";
@@ -45,6 +45,7 @@ adminApp
   .get("/openapi.json", function openApiJson(c): Response {
     return c.json(openApiDocument(adminApp, c.req.url.replace(/\/openapi\.json(\?.*)?$/, "")));
   })
+  .use(requireSecrets)
   .use(authenticate);
 
 registerSecurity(adminApp);

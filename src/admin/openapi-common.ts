@@ -13,20 +13,20 @@ const ERROR_DESCRIPTIONS = {
   405: "Method not allowed on this object; the Allow header lists the ones that are.",
   409: "The deployment's tier allows no more access tokens (`limit` says how many).",
   413: "Request body over 64 KiB.",
-  503: "Revoked in D1 but not yet at every edge: retry the same request to finish.",
+  503: "A Worker secret (ADMIN_API_KEY, TOKEN_ENCRYPTION_KEY) is missing or malformed: `message` names it and how to set it. For a revoke or delete also: revoked in D1 but not yet at every edge, retry the same request to finish.",
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
 type ErrorResponse = { description: string; content: { "application/json": { schema: typeof ErrorBody } } };
 
-/** The `responses` entries of 401 (every authenticated route) and the given error statuses. */
-export function errors<S extends ErrorStatus>(...statuses: S[]): { [K in S | 401]: ErrorResponse } {
+/** The `responses` entries of 401 and 503 (every authenticated route) and the given error statuses. */
+export function errors<S extends ErrorStatus>(...statuses: S[]): { [K in S | 401 | 503]: ErrorResponse } {
   const out: Partial<Record<ErrorStatus, ErrorResponse>> = {};
-  for (const status of [401, ...statuses] as ErrorStatus[]) {
+  for (const status of [401, ...statuses, 503] as ErrorStatus[]) {
     out[status] = { description: ERROR_DESCRIPTIONS[status], content: { "application/json": { schema: ErrorBody } } };
   }
-  return out as { [K in S | 401]: ErrorResponse };
+  return out as { [K in S | 401 | 503]: ErrorResponse };
 }
 
 /** Response headers of a list page (src/admin/pagination.ts). */

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
+import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
 import { z } from "zod";
-import { invalidRequest } from "./validation";
+import { invalidRequest } from "../errors";
 
 /**
  * Keyset pagination shared by every list. Answers stay plain JSON arrays — what the
@@ -13,16 +14,13 @@ import { invalidRequest } from "./validation";
  * last row's sort key), so the order can change without breaking them.
  */
 
+/** Unpadded base64url of the text's UTF-8 bytes. */
 function toBase64Url(text: string): string {
-  return btoa(String.fromCharCode(...new TextEncoder().encode(text)))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  return encodeBase64Url(new TextEncoder().encode(text).slice().buffer).replace(/=+$/, "");
 }
 
 function fromBase64Url(text: string): string {
-  const raw = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(raw, (ch) => ch.charCodeAt(0)));
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(decodeBase64Url(text));
 }
 
 export function encodeCursor(position: unknown): string {

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { Tier as TierRow } from "../store/tiers";
-import { ApiKeyAccess, AuditAction, DeploymentType } from "./schemas";
+import { Tier as TierRow } from "../tokens/tier";
+import { AccessLevel, ApiKeyAccess, AuditAction, AuditTargetType, DeploymentType, ExampleId, ExampleTab } from "../tokens/vocabulary";
 
 /**
  * The JSON the management API answers with. The builders in the route modules are typed by
@@ -20,6 +20,7 @@ export const ErrorBody = z
   .meta({ id: "Error" });
 
 export const Tier = TierRow.meta({ id: "Tier" });
+export type Tier = z.infer<typeof Tier>;
 
 export const Deployment = z
   .object({
@@ -40,8 +41,8 @@ export type Deployment = z.infer<typeof Deployment>;
 export const AccessToken = z
   .object({
     id: z.string(),
-    value: z.string().meta({ description: "The secret: whole on create and reveal, its first 4 characters in a list." }),
-    type: z.enum(["r", "w", "rw"]),
+    value: z.string().meta({ description: "The secret: whole on create and reveal, its last 4 characters in a list (they tell tokens apart)." }),
+    type: AccessLevel,
     description: z.string(),
     created_by: z.string().meta({ description: "Name of the API key that created it (`bootstrap` for ADMIN_API_KEY)." }),
     created_at: Time,
@@ -78,7 +79,7 @@ export const AuditEntry = z
     actor_id: z.string().meta({ description: "API key id, `bootstrap` for ADMIN_API_KEY." }),
     actor_name: z.string(),
     action: AuditAction,
-    target_type: z.enum(["deployment", "access_token", "api_key"]),
+    target_type: AuditTargetType,
     target_id: z.string(),
     deployment_id: z.string().optional().meta({ description: "The deployment concerned; omitted for API keys." }),
     detail: z.record(z.string(), z.unknown()).optional().meta({ description: "Non-secret facts: a token's type, the fields an update changed, …" }),
@@ -88,8 +89,8 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const ExampleSnippet = z
   .object({
-    id: z.enum(["vmagent", "prometheus", "curl_write", "grafana", "curl_read"]),
-    tab: z.enum(["write", "read"]),
+    id: ExampleId,
+    tab: ExampleTab,
     title: z.string(),
     language: z.enum(["shell", "yaml"]),
     filename: z.string().optional().meta({ description: "Where the snippet usually goes, for YAML." }),
@@ -103,7 +104,7 @@ export const TokenExamples = z
     token_id: z.string(),
     deployment_id: z.string(),
     deployment_type: DeploymentType,
-    access: z.enum(["r", "w", "rw"]),
+    access: AccessLevel,
     tenant_id: z.string().optional(),
     write_url: z.string().optional().meta({ description: "Prometheus remote_write URL; present when the token may write." }),
     read_url: z.string().optional().meta({ description: "Prometheus query API base (a Grafana data source URL); present when the token may read." }),

@@ -1,16 +1,11 @@
 import { z } from "zod";
+import { isValidTenantId, TENANT_ID_PATTERN, TENANT_ID_RULE, UINT32_MAX } from "../tokens/tenant-id";
+import { AccessLevel, ApiKeyAccess, AuditAction, DeploymentType, TOKEN_DESCRIPTION_MAX } from "../tokens/vocabulary";
 
 /**
  * Request bodies of the management API. Objects are strict (an unknown field is refused, not
  * ignored), and each rule reads as the second half of "<field>: <rule>".
  */
-
-const UINT32_MAX = 4294967295;
-
-/** One part of a tenant id: a uint32 in canonical decimal ("0", "42"; not "042", not "4294967296"). */
-function isCanonicalUint32(part: string): boolean {
-  return /^(0|[1-9]\d{0,9})$/.test(part) && Number(part) <= UINT32_MAX;
-}
 
 /** A tenant id; "" and null mean "no tenant" (clients that cannot omit a field send those). */
 export const TenantId = z
@@ -18,17 +13,13 @@ export const TenantId = z
   .nullish()
   .transform((value, ctx) => {
     if (value === null || value === undefined || value === "") return undefined;
-    if (!/^\d+(:\d+)?$/.test(value)) {
-      ctx.addIssue({ code: "custom", message: "must be <accountID> or <accountID>:<projectID>" });
-      return z.NEVER;
-    }
-    if (!value.split(":").every(isCanonicalUint32)) {
-      ctx.addIssue({ code: "custom", message: "each part must be a uint32 (0 to 4294967295) without leading zeros" });
+    if (!isValidTenantId(value)) {
+      ctx.addIssue({ code: "custom", message: TENANT_ID_RULE });
       return z.NEVER;
     }
     return value;
   })
-  .meta({ description: "`accountID` or `accountID:projectID`, each a uint32 without leading zeros; cluster only. Empty or null: no tenant.", pattern: "^\\d+(:\\d+)?$" });
+  .meta({ description: "`accountID` or `accountID:projectID`, each a uint32 without leading zeros; cluster only. Empty or null: no tenant.", pattern: TENANT_ID_PATTERN });
 
 /**
  * An upstream base URL: absolute http(s), no credentials (they would end up in answers, KV and
@@ -79,7 +70,6 @@ export function displayText(max: number) {
 
 const Name = displayText(128);
 export const TierId = z.number().int().min(1).max(UINT32_MAX);
-export const DeploymentType = z.enum(["single_node", "cluster"]);
 
 export const CreateSingleNodeDeployment = z.strictObject({
   name: Name,
@@ -116,8 +106,8 @@ export const UpdateDeploymentBody = z
 export type UpdateDeploymentBody = z.infer<typeof UpdateDeploymentBody>;
 
 export const CreateAccessTokenBody = z.strictObject({
-  type: z.enum(["r", "w", "rw"]),
-  description: displayText(256),
+  type: AccessLevel,
+  description: displayText(TOKEN_DESCRIPTION_MAX),
   tenant_id: TenantId,
 });
 export type CreateAccessTokenBody = z.infer<typeof CreateAccessTokenBody>;
@@ -128,8 +118,6 @@ export const Rfc3339 = z
   .refine((v) => z.iso.datetime({ offset: true }).safeParse(v).success, { message: "must be an RFC 3339 time such as 2026-01-31T00:00:00Z" })
   .transform((v) => Date.parse(v))
   .meta({ format: "date-time" });
-
-export const ApiKeyAccess = z.enum(["r", "rw"]);
 
 /**
  * POST /api_keys. `deployment_ids` absent (or null) means every deployment, future ones
@@ -148,6 +136,9 @@ export const CreateApiKeyBody = z.strictObject({
 });
 export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
 
+/** The `{id}` of a deployment path. Any string: an unknown or out-of-scope id answers 404. */
+export const DeploymentId = z.string().meta({ description: "Deployment id" });
+
 /** `?limit=` of every list: a decimal integer from 1 to 1000. */
 export const Limit = z
   .string()
@@ -163,16 +154,6 @@ export const Cursor = z.string().min(1).max(512).meta({ description: "Opaque pos
 export const PageQuery = z.strictObject({ limit: Limit.optional(), cursor: Cursor.optional() });
 export type PageQuery = z.infer<typeof PageQuery>;
 
-export const AuditAction = z.enum([
-  "deployment.create",
-  "deployment.update",
-  "deployment.delete",
-  "access_token.create",
-  "access_token.reveal",
-  "access_token.revoke",
-  "api_key.create",
-  "api_key.revoke",
-]);
 
 /** GET /audit: filters (all optional, combined with AND) and the page. */
 export const AuditQuery = z.strictObject({

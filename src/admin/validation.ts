@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
-import { HttpError } from "../errors";
+import { invalidRequest } from "../errors";
 import type { AdminEnv } from "./context";
 
 /**
@@ -10,10 +10,6 @@ import type { AdminEnv } from "./context";
  * rendered as `400 {error: "invalid_request", message: "<field>: <rule>", field: "<field>"}` —
  * our format, never zod's raw issue list. "body" names the body as a whole.
  */
-
-export function invalidRequest(field: string, rule: string): HttpError {
-  return new HttpError(400, "invalid_request", `${field}: ${rule}`, {}, { field });
-}
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 

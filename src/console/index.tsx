@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { SecureHeadersVariables } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
-import { CONSOLE_SCRIPT } from "./assets";
+import { CONSOLE_SCRIPT } from "./app-script";
 import { AccessTokensPage, DeploymentsPage, NotFoundPage, OverviewPage } from "./pages";
 import { consoleSecurityHeaders } from "./security";
 import { CONSOLE_CSS, CONSOLE_ICON } from "./styles";

@@ -1,12 +1,18 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
+import { TENANT_ID_PATTERN } from "../tokens/tenant-id";
+import { TOKEN_DESCRIPTION_MAX } from "../tokens/vocabulary";
+import { ACCESS_LEVELS } from "../tokens/words";
+import { examplesPanelId, examplesTabId, ID } from "./ids";
+import { ACCESS_CHOICES } from "./labels";
 
 /**
  * The console's HTML, rendered by the Worker with Hono JSX (which escapes every text and
  * attribute value). The server cannot read data — it never sees the API key, which lives in the
  * browser's sessionStorage — so a page is the static frame of one view: headings, tabs, the
- * labelled forms and dialogs. The client script (client/console-client.js) fills in the data it
- * fetches from /admin with the key, building nodes with textContent only.
+ * labelled forms and dialogs. The client script (client/, bundled into /console/app.js) fills in the
+ * data it fetches from /admin with the key, building nodes with textContent only. Ids the script
+ * looks up come from ids.ts.
  */
 
 export const CONSOLE_BASE = "/console";
@@ -54,23 +60,23 @@ const Layout: FC<LayoutProps> = ({ title, nonce, view, deploymentId, children })
             <span class="brand-mark" aria-hidden="true"></span>
             Metrics console
           </a>
-          <button type="button" id="sign-out" class="button quiet" hidden>
+          <button type="button" id={ID.signOut} class="button quiet" hidden>
             Sign out
           </button>
         </header>
         <main id="main" tabindex={-1}>
-          <div id="alert" class="alert" role="alert" hidden>
-            <p id="alert-text"></p>
-            <button type="button" id="alert-sign-in" class="button" hidden>
+          <div id={ID.alert} class="alert" role="alert" hidden>
+            <p id={ID.alertText}></p>
+            <button type="button" id={ID.alertSignIn} class="button" hidden>
               Sign in again
             </button>
           </div>
-          <p id="status" class="status" role="status" aria-live="polite"></p>
+          <p id={ID.status} class="status" role="status" aria-live="polite"></p>
           <noscript>
             <p class="alert">The console needs JavaScript. The same operations are available through the management API under /admin.</p>
           </noscript>
           <LoginForm />
-          <div id="view" hidden>
+          <div id={ID.view} hidden>
             {children}
           </div>
         </main>
@@ -84,19 +90,19 @@ const Layout: FC<LayoutProps> = ({ title, nonce, view, deploymentId, children })
  * `form-action 'none'` blocks anyway) could not carry the key into a URL.
  */
 const LoginForm: FC = () => (
-  <section id="login" class="card narrow" aria-labelledby="login-title" hidden>
+  <section id={ID.login} class="card narrow" aria-labelledby="login-title" hidden>
     <h1 id="login-title">Sign in</h1>
     <p>
       Enter a management API key. It is kept in this browser tab only (session storage) and sent to the management API in the <code>X-VM-Cloud-Access</code>{" "}
       header; closing the tab forgets it.
     </p>
-    <form id="login-form" class="form" novalidate>
-      <label for="api-key">API key</label>
-      <input id="api-key" type="password" autocomplete="off" spellcheck={false} required aria-describedby="api-key-help" />
+    <form id={ID.loginForm} class="form" novalidate>
+      <label for={ID.apiKey}>API key</label>
+      <input id={ID.apiKey} type="password" autocomplete="off" spellcheck={false} required aria-describedby="api-key-help" />
       <p id="api-key-help" class="help">
         The Worker secret <code>ADMIN_API_KEY</code> or a key created with <code>POST /admin/api/v1/api_keys</code> (<code>vmak_…</code>).
       </p>
-      <p id="login-error" class="field-error" role="alert" hidden></p>
+      <p id={ID.loginError} class="field-error" role="alert" hidden></p>
       <div class="actions">
         <button type="submit" class="button primary">
           Sign in
@@ -115,7 +121,7 @@ export const DeploymentsPage: FC<{ nonce: string }> = ({ nonce }) => (
       <h1>Deployments</h1>
     </div>
     <div class="table-wrap">
-      <table id="deployments" class="data-table" role="table">
+      <table id={ID.deployments} class="data-table" role="table">
         <caption class="visually-hidden">Deployments</caption>
         <thead role="rowgroup">
           <tr role="row">
@@ -126,10 +132,10 @@ export const DeploymentsPage: FC<{ nonce: string }> = ({ nonce }) => (
             <th scope="col" role="columnheader">Created</th>
           </tr>
         </thead>
-        <tbody id="deployments-body" role="rowgroup"></tbody>
+        <tbody id={ID.deploymentsBody} role="rowgroup"></tbody>
       </table>
     </div>
-    <p id="deployments-empty" class="empty" hidden>
+    <p id={ID.deploymentsEmpty} class="empty" hidden>
       No deployments yet. Register one with <code>POST /admin/api/v1/deployments</code> (see the README).
     </p>
   </Layout>
@@ -140,13 +146,13 @@ const DeploymentFrame: FC<{ id: string; tab: "overview" | "access-tokens"; child
     <nav class="breadcrumb" aria-label="Breadcrumb">
       <a href={consolePath.home}>Deployments</a>
       <span aria-hidden="true"> / </span>
-      <span id="crumb-name" aria-current="page">
+      <span id={ID.crumbName} aria-current="page">
         {id}
       </span>
     </nav>
     <div class="page-head">
-      <h1 id="deployment-name">Deployment</h1>
-      <span id="deployment-status" class="badge" hidden></span>
+      <h1 id={ID.deploymentName}>Deployment</h1>
+      <span id={ID.deploymentStatus} class="badge" hidden></span>
     </div>
     <nav class="tabs" aria-label="Deployment">
       <a href={consolePath.deployment(id)} aria-current={tab === "overview" ? "page" : undefined}>
@@ -166,8 +172,8 @@ export const OverviewPage: FC<{ nonce: string; id: string }> = ({ nonce, id }) =
       <section class="card" aria-labelledby="endpoint-title">
         <h2 id="endpoint-title">Access endpoint</h2>
         <p class="help">Point clients here with an access token; the Worker routes their requests to this deployment.</p>
-        <button type="button" id="copy-endpoint" class="copy-field" aria-describedby="copy-endpoint-hint" disabled>
-          <span id="endpoint-url" class="mono">…</span>
+        <button type="button" id={ID.copyEndpoint} class="copy-field" aria-describedby="copy-endpoint-hint" disabled>
+          <span id={ID.endpointUrl} class="mono">…</span>
           <span class="copy-label" aria-hidden="true">
             Copy
           </span>
@@ -178,7 +184,7 @@ export const OverviewPage: FC<{ nonce: string; id: string }> = ({ nonce, id }) =
       </section>
       <section class="card" aria-labelledby="details-title">
         <h2 id="details-title">Details</h2>
-        <dl id="deployment-details" class="details"></dl>
+        <dl id={ID.deploymentDetails} class="details"></dl>
       </section>
     </DeploymentFrame>
   </Layout>
@@ -188,15 +194,15 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
   <Layout title="Access tokens" nonce={nonce} view="access-tokens" deploymentId={id}>
     <DeploymentFrame id={id} tab="access-tokens">
       <div class="toolbar">
-        <p id="token-count" class="help">
+        <p id={ID.tokenCount} class="help">
           Access tokens authenticate clients on the data plane.
         </p>
-        <button type="button" id="generate-open" class="button primary" aria-haspopup="dialog">
+        <button type="button" id={ID.generateOpen} class="button primary" aria-haspopup="dialog">
           Generate Token
         </button>
       </div>
       <div class="table-wrap">
-        <table id="tokens" class="data-table" role="table">
+        <table id={ID.tokens} class="data-table" role="table">
           <caption class="visually-hidden">Access tokens</caption>
           <thead role="rowgroup">
             <tr role="row">
@@ -211,10 +217,10 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
               </th>
             </tr>
           </thead>
-          <tbody id="tokens-body" role="rowgroup"></tbody>
+          <tbody id={ID.tokensBody} role="rowgroup"></tbody>
         </table>
       </div>
-      <p id="tokens-empty" class="empty" hidden>
+      <p id={ID.tokensEmpty} class="empty" hidden>
         This deployment has no access tokens. Generate one to let a client in.
       </p>
       <GenerateDialog />
@@ -224,18 +230,13 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
   </Layout>
 );
 
-const ACCESS_LEVELS = [
-  { value: "r", label: "Read", help: "Queries: Grafana, vmalert, the HTTP query API." },
-  { value: "w", label: "Write", help: "Ingestion: vmagent, Prometheus remote_write, imports." },
-  { value: "rw", label: "Read/Write", help: "Both." },
-] as const;
 
 const GenerateDialog: FC = () => (
-  <dialog id="generate-dialog" class="dialog" aria-labelledby="generate-title">
-    <form id="generate-form" class="form" novalidate>
+  <dialog id={ID.generateDialog} class="dialog" aria-labelledby="generate-title">
+    <form id={ID.generateForm} class="form" novalidate>
       <h2 id="generate-title">Generate Token</h2>
-      <label for="token-name">Name</label>
-      <input id="token-name" type="text" maxlength={256} autocomplete="off" required aria-describedby="token-name-help" />
+      <label for={ID.tokenName}>Name</label>
+      <input id={ID.tokenName} type="text" maxlength={TOKEN_DESCRIPTION_MAX} autocomplete="off" required aria-describedby="token-name-help" />
       <p id="token-name-help" class="help">
         Shown in the token list and the audit log, e.g. the client or team using it.
       </p>
@@ -243,29 +244,29 @@ const GenerateDialog: FC = () => (
         <legend>Access level</legend>
         {ACCESS_LEVELS.map((level) => (
           <label class="choice">
-            <input type="radio" name="access" value={level.value} required />
+            <input type="radio" name="access" value={level} required />
             <span>
-              <strong>{level.label}</strong>
-              <span class="help">{level.help}</span>
+              <strong>{ACCESS_CHOICES[level].label}</strong>
+              <span class="help">{ACCESS_CHOICES[level].help}</span>
             </span>
           </label>
         ))}
       </fieldset>
-      <details id="advanced-settings" hidden>
+      <details id={ID.advancedSettings} hidden>
         <summary>Advanced Settings</summary>
-        <label for="token-tenant">Tenant</label>
-        <input id="token-tenant" type="text" inputmode="numeric" autocomplete="off" pattern="\d+(:\d+)?" aria-describedby="token-tenant-help" />
+        <label for={ID.tokenTenant}>Tenant</label>
+        <input id={ID.tokenTenant} type="text" inputmode="numeric" autocomplete="off" pattern={TENANT_ID_PATTERN} aria-describedby="token-tenant-help" />
         <p id="token-tenant-help" class="help">
           <code>accountID</code> or <code>accountID:projectID</code>. Pins the token to that tenant: its URLs then carry no tenant. Leave empty for a token whose URLs name the
           tenant (<code>/insert/0/…</code>).
         </p>
       </details>
-      <p id="generate-error" class="field-error" role="alert" hidden></p>
+      <p id={ID.generateError} class="field-error" role="alert" hidden></p>
       <div class="actions">
         <button type="button" class="button" data-close-dialog>
           Cancel
         </button>
-        <button type="submit" id="generate-submit" class="button primary">
+        <button type="submit" id={ID.generateSubmit} class="button primary">
           Generate
         </button>
       </div>
@@ -274,48 +275,48 @@ const GenerateDialog: FC = () => (
 );
 
 const ExamplesDialog: FC = () => (
-  <dialog id="examples-dialog" class="dialog wide" aria-labelledby="examples-title" aria-describedby="examples-subtitle">
+  <dialog id={ID.examplesDialog} class="dialog wide" aria-labelledby="examples-title" aria-describedby={ID.examplesSubtitle}>
     <div class="dialog-head">
       <h2 id="examples-title">Examples</h2>
       <button type="button" class="button quiet" data-close-dialog aria-label="Close examples">
         ✕
       </button>
     </div>
-    <p id="examples-subtitle" class="help"></p>
+    <p id={ID.examplesSubtitle} class="help"></p>
     <div class="examples-bar">
       <div role="tablist" aria-label="Client type" class="segmented">
-        <button type="button" role="tab" id="examples-tab-write" aria-controls="examples-panel-write" aria-selected="false" tabindex={-1} hidden>
+        <button type="button" role="tab" id={examplesTabId("write")} aria-controls={examplesPanelId("write")} aria-selected="false" tabindex={-1} hidden>
           Write
         </button>
-        <button type="button" role="tab" id="examples-tab-read" aria-controls="examples-panel-read" aria-selected="false" tabindex={-1} hidden>
+        <button type="button" role="tab" id={examplesTabId("read")} aria-controls={examplesPanelId("read")} aria-selected="false" tabindex={-1} hidden>
           Read
         </button>
       </div>
       <label class="toggle">
-        <input type="checkbox" id="examples-show-secret" />
+        <input type="checkbox" id={ID.examplesShowSecret} />
         Show secret
       </label>
     </div>
-    <p id="examples-error" class="field-error" role="alert" hidden></p>
-    <div role="tabpanel" id="examples-panel-write" aria-labelledby="examples-tab-write" class="snippets" hidden></div>
-    <div role="tabpanel" id="examples-panel-read" aria-labelledby="examples-tab-read" class="snippets" hidden></div>
-    <ul id="examples-notes" class="notes"></ul>
+    <p id={ID.examplesError} class="field-error" role="alert" hidden></p>
+    <div role="tabpanel" id={examplesPanelId("write")} aria-labelledby={examplesTabId("write")} class="snippets" hidden></div>
+    <div role="tabpanel" id={examplesPanelId("read")} aria-labelledby={examplesTabId("read")} class="snippets" hidden></div>
+    <ul id={ID.examplesNotes} class="notes"></ul>
     <p class="status" role="status" aria-live="polite"></p>
   </dialog>
 );
 
 const DeleteDialog: FC = () => (
-  <dialog id="delete-dialog" class="dialog" role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text">
+  <dialog id={ID.deleteDialog} class="dialog" role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text">
     <h2 id="delete-title">Delete access token?</h2>
     <p id="delete-text">
-      Token <strong id="delete-name"></strong> will be refused at its next request, everywhere. Clients still using it stop sending and reading data. This cannot be undone.
+      Token <strong id={ID.deleteName}></strong> will be refused at its next request, everywhere. Clients still using it stop sending and reading data. This cannot be undone.
     </p>
-    <p id="delete-error" class="field-error" role="alert" hidden></p>
+    <p id={ID.deleteError} class="field-error" role="alert" hidden></p>
     <div class="actions">
       <button type="button" class="button" data-close-dialog autofocus>
         Cancel
       </button>
-      <button type="button" id="delete-confirm" class="button danger">
+      <button type="button" id={ID.deleteConfirm} class="button danger">
         Delete token
       </button>
     </div>

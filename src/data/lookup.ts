@@ -1,6 +1,6 @@
 import { HttpError, unauthorized, unknownToken } from "../errors";
-import { TokenRecord, tokenKvKey } from "../store/token-record";
-import { loadTokenRecord } from "../store/token-projection";
+import { TokenRecord } from "../store/token-record";
+import { loadTokenRecord, tokenKvKey } from "../store/token-projection";
 
 /**
  * Step 3 of the data path: find the token by the hash of its secret.

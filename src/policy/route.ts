@@ -1,6 +1,6 @@
 import { accessAllows, levelsAllowing } from "./access";
 import { canonicalSegments } from "./canonical";
-import { isValidTenantId } from "./tenant";
+import { isValidTenantId, TENANT_ID_RULE } from "./tenant";
 import { refuse, type Grant, type Refusal, type RequestClass, type RouteDecision } from "./types";
 import { isNeverForwarded, matchRoute, tenantPrefixOf, type Component, type Match } from "./url-map";
 
@@ -53,7 +53,7 @@ function routeClusterRegular(rawPath: string, segments: string[]): RouteDecision
     return refuse(403, "tenant_required", `This cluster deployment needs the tenant in the path: send ${clusterExample(match)}, or use a tenant-specific token.`);
   }
   if (!isValidTenantId(prefix.tenant)) {
-    return refuse(403, "invalid_tenant", `${shown(prefix.tenant || "(empty)")} is not a tenant: use accountID or accountID:projectID, each 0..4294967295 without leading zeros.`);
+    return refuse(403, "invalid_tenant", `${shown(prefix.tenant || "(empty)")} is not a tenant: it ${TENANT_ID_RULE}.`);
   }
   const match = matchRoute(prefix.rest, "cluster", prefix.component);
   if (!match) return unknownClusterSuffix(rawPath, prefix.component, prefix.rest);

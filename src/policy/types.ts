@@ -1,7 +1,7 @@
 /** Shared vocabulary of the request policy; re-exported from `route.ts`, the module's entry point. */
+import type { AccessLevel, DeploymentType } from "../tokens/vocabulary";
 
-export type DeploymentType = "single_node" | "cluster";
-export type AccessLevel = "r" | "w" | "rw";
+export type { AccessLevel, DeploymentType };
 export type RequestClass = "read" | "write" | "delete";
 
 /** What a token grants: the deployment it belongs to, its access level and, if pinned, its tenant. */

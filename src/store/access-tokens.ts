@@ -1,3 +1,5 @@
+import type { AccessLevel } from "../tokens/vocabulary";
+
 /**
  * Rows of `access_tokens`. A secret is stored only as its SHA-256 (`secret_hash`, the lookup key)
  * and as AES-GCM ciphertext bound to the row id (`secret_sealed`, for reveal). Revoking marks
@@ -5,14 +7,13 @@
  * (written by the token's Durable Object).
  */
 
-export type AccessType = "r" | "w" | "rw";
 
 export interface AccessTokenRow {
   id: string;
   deployment_id: string;
   secret_hash: string;
   secret_sealed: string;
-  type: AccessType;
+  type: AccessLevel;
   description: string;
   tenant_id: string | null;
   created_by: string;
@@ -24,6 +25,9 @@ export interface AccessTokenRow {
 
 /** What a list shows: no hash, no ciphertext. */
 export type AccessTokenSummary = Omit<AccessTokenRow, "secret_hash" | "secret_sealed">;
+
+/** A listed token with its sealed secret, from which the list's masked value is taken. */
+export type ListedAccessToken = AccessTokenSummary & Pick<AccessTokenRow, "secret_sealed">;
 
 /** The two things needed to clean up after a revocation: the DO name and the KV key. */
 export interface TokenRef {
@@ -40,15 +44,11 @@ function values(t: AccessTokenRow): unknown[] {
   return [t.id, t.deployment_id, t.secret_hash, t.secret_sealed, t.type, t.description, t.tenant_id, t.created_by, t.created_at, t.expires_at];
 }
 
-/** Unconditional insert: for a deployment's default token, created in the same batch as the deployment. */
-export function insertAccessToken(db: D1Database, token: AccessTokenRow): D1PreparedStatement {
-  return db.prepare(`${INSERT} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`).bind(...values(token));
-}
-
 /**
  * Inserts the token only while its deployment is live and has fewer live tokens than its tier's
  * `access_token_limit`. Count and insert are one statement, so concurrent creates cannot overshoot
- * the cap (D1 runs statements one at a time). `meta.changes` is 0 when refused.
+ * the cap (D1 runs statements one at a time). `meta.changes` is 0 when refused. A deployment's
+ * default token goes the same way, in the batch that inserts the deployment.
  */
 export function insertAccessTokenWithinLimit(db: D1Database, token: AccessTokenRow): D1PreparedStatement {
   return db
@@ -73,15 +73,15 @@ export async function listAccessTokens(
   db: D1Database,
   deploymentId: string,
   page: { after?: AccessTokenPosition; limit?: number } = {},
-): Promise<AccessTokenSummary[]> {
+): Promise<ListedAccessToken[]> {
   const { results } = await db
     .prepare(
-      `SELECT ${SUMMARY_COLUMNS} FROM access_tokens
+      `SELECT ${SUMMARY_COLUMNS}, secret_sealed FROM access_tokens
        WHERE deployment_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR (created_at, id) > (?2, ?3))
        ORDER BY created_at, id LIMIT ?4`,
     )
     .bind(deploymentId, page.after?.created_at ?? null, page.after?.id ?? null, page.limit ?? -1)
-    .all<AccessTokenSummary>();
+    .all<ListedAccessToken>();
   return results;
 }
 
@@ -105,4 +105,9 @@ export function revokeDeploymentTokens(db: D1Database, deploymentId: string, at:
   return db
     .prepare("UPDATE access_tokens SET revoked_at = ?2 WHERE deployment_id = ?1 AND revoked_at IS NULL RETURNING id, secret_hash")
     .bind(deploymentId, at);
+}
+
+/** The tokens a revoking statement above revoked (its RETURNING rows), read from its batch result. */
+export function revokedTokens(result: D1Result): TokenRef[] {
+  return result.results as TokenRef[];
 }

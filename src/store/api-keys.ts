@@ -1,10 +1,10 @@
+import type { ApiKeyAccess } from "../tokens/vocabulary";
+
 /**
  * Rows of `api_keys`: management API keys other than the bootstrap key (the Worker secret
  * ADMIN_API_KEY, which has no row). A key is stored only as the SHA-256 of its secret; it cannot
  * be revealed again. Revoking marks `revoked_at`; rows are never deleted.
  */
-
-export type ApiKeyAccess = "r" | "rw";
 
 export interface ApiKeyRow {
   id: string;

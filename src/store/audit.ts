@@ -1,20 +1,10 @@
+import type { AuditAction, AuditTargetType } from "../tokens/vocabulary";
+
 /**
  * Rows of `audit_log`: who did what to which object, and when. `detail` is a small JSON object
  * of non-secret facts (a token's type, the fields an update changed) — never a secret, a hash
  * or a ciphertext.
  */
-
-export type AuditAction =
-  | "deployment.create"
-  | "deployment.update"
-  | "deployment.delete"
-  | "access_token.create"
-  | "access_token.reveal"
-  | "access_token.revoke"
-  | "api_key.create"
-  | "api_key.revoke";
-
-export type AuditTargetType = "deployment" | "access_token" | "api_key";
 
 export interface AuditEntry {
   at: number;

@@ -1,6 +1,6 @@
-/** Rows of `deployments`. Reads see live deployments only; deletion marks `deleted_at`. */
+import type { DeploymentType } from "../tokens/vocabulary";
 
-export type DeploymentType = "single_node" | "cluster";
+/** Rows of `deployments`. Reads see live deployments only; deletion marks `deleted_at`. */
 
 export interface Deployment {
   id: string;

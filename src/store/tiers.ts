@@ -1,22 +1,8 @@
-import { z } from "zod";
+import { Tier } from "../tokens/tier";
 
-/** A row of `tiers`, which is also the JSON the management API returns for a tier. */
-export const Tier = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  type: z.enum(["single_node", "cluster"]),
-  cloud_provider: z.string(),
-  compute_cost_per_hour: z.number(),
-  access_token_concurrent_requests: z.number().int().positive(),
-  access_token_limit: z.number().int().positive(),
-  ingestion_rate: z.number().int(),
-  active_time_series: z.number().int(),
-  new_series_over_24h: z.number().int(),
-  datapoints_read_rate: z.number().int(),
-  series_read_per_query: z.number().int(),
-});
-export type Tier = z.infer<typeof Tier>;
+export { Tier };
 
+/** Rows of `tiers` (the shape: src/tokens/tier.ts). Seeded by the migration, read-only here. */
 const COLUMNS = `id, name, type, cloud_provider, compute_cost_per_hour, access_token_concurrent_requests,
   access_token_limit, ingestion_rate, active_time_series, new_series_over_24h, datapoints_read_rate,
   series_read_per_query`;

@@ -1,10 +1,16 @@
-import { TokenRecord, tokenKvKey } from "./token-record";
+import { TokenRecord } from "./token-record";
 
 /**
  * The KV projection of access tokens: `token:<sha256 hex>` → TokenRecord JSON, and the D1 query
  * the data path falls back to on a KV miss. D1 is the source of truth: projections are written
  * after D1 commits, deleted on revoke, and rewritten when a deployment's routing or tier changes.
+ * The key is built here only; the data path reads it (src/data/lookup.ts), src/tokens writes it.
  */
+
+/** KV key of a token's projection. */
+export function tokenKvKey(secretHash: string): string {
+  return `token:${secretHash}`;
+}
 
 /** One row of the token ⋈ deployment ⋈ tier join, before it becomes a TokenRecord. */
 export interface ProjectionRow {

@@ -1,16 +1,17 @@
 import { z } from "zod";
+import { AccessLevel, DeploymentType } from "../tokens/vocabulary";
 
 /**
  * The small record the data path needs for one access token: the KV projection's value
- * (key `token:<sha256 hex of the secret>`) and what the D1 fallback returns on a KV miss.
+ * (key: `tokenKvKey` in token-projection.ts) and what the D1 fallback returns on a KV miss.
  * It holds routing and limits only — never the secret, never its hash.
  */
 export const TokenRecord = z.object({
   v: z.literal(1),
   token_id: z.string(),
   deployment_id: z.string(),
-  deployment_type: z.enum(["single_node", "cluster"]),
-  access: z.enum(["r", "w", "rw"]),
+  deployment_type: DeploymentType,
+  access: AccessLevel,
   /** Tenant pinned by a tenant-specific token on a cluster deployment (`accountID[:projectID]`). */
   tenant_id: z.string().optional(),
   /** Concurrent requests allowed for this token (from the deployment's tier). */
@@ -25,7 +26,3 @@ export const TokenRecord = z.object({
 });
 export type TokenRecord = z.infer<typeof TokenRecord>;
 
-/** KV key of a token's projection. */
-export function tokenKvKey(secretHash: string): string {
-  return `token:${secretHash}`;
-}

@@ -65,7 +65,12 @@ export function isWellFormedSecret(value: string, prefix: string = ACCESS_TOKEN_
   return checksum(head) === value.slice(SECRET_LENGTH - CHECKSUM_LENGTH);
 }
 
-/** What a list may show of a secret: its first four characters. */
+/**
+ * What a list may show of a secret: its last four characters (VictoriaMetrics Cloud clients
+ * expect four). The first ones are the prefix,
+ * the same for every token; the last ones differ, so a list tells tokens apart. They are part of
+ * the checksum, derived from the random body: showing them leaves the 261 random bits unknown.
+ */
 export function maskSecret(value: string): string {
-  return value.slice(0, 4);
+  return value.slice(-4);
 }

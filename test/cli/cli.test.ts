@@ -133,7 +133,7 @@ describe("against the running Worker", () => {
     const list = await cli(["tokens", "list", deploymentId]);
     expect(list.code).toBe(0);
     const row = list.stdout.split("\n").find((l) => l.startsWith(token.id));
-    expect(row).toMatch(/\srw\s+-\s+bootstrap\s.*\svmat…\s+from the cli$/);
+    expect(row).toMatch(new RegExp(`\\srw\\s+-\\s+bootstrap\\s.*\\s…${token.value.slice(-4)}\\s+from the cli$`));
     expect(list.stdout).not.toContain(token.value);
 
     const reveal = await cli(["tokens", "reveal", deploymentId, token.id]);

@@ -40,7 +40,10 @@ describe("secret format", () => {
     expect(crc32("The quick brown fox jumps over the lazy dog")).toBe(0x414fa339);
   });
 
-  it("masks to the first four characters", () => {
-    expect(maskSecret("vmat_abc")).toBe("vmat");
+  it("masks to the last four characters, which differ between secrets", () => {
+    expect(maskSecret("vmat_abcdefgh")).toBe("efgh");
+    const secrets = Array.from({ length: 20 }, () => generateSecret());
+    expect(new Set(secrets.map(maskSecret)).size).toBeGreaterThan(1);
+    for (const s of secrets) expect(maskSecret(s)).toBe(s.slice(-4));
   });
 });

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { tokenKvKey } from "../../src/store/token-record";
-import { loadTokenRecord } from "../../src/store/token-projection";
+import { loadTokenRecord, tokenKvKey } from "../../src/store/token-projection";
 import { decryptSecret, hashSecret } from "../../src/token/crypto";
 import { isWellFormedSecret } from "../../src/token/format";
 import {
@@ -236,7 +235,7 @@ describe("POST .../access_tokens", () => {
 });
 
 describe("GET .../access_tokens (list)", () => {
-  it("shows live tokens with value masked to the first 4 characters", async () => {
+  it("shows live tokens with value masked to the last 4 characters of the secret", async () => {
     const { deployment, defaultToken } = await createDeployment({ type: "cluster" });
     const tenant = await createAccessToken(deployment.id, { type: "w", tenant_id: "3:4" });
     const gone = await createAccessToken(deployment.id, { type: "r" });
@@ -246,11 +245,22 @@ describe("GET .../access_tokens (list)", () => {
     expect(list.map((t) => t.id)).toEqual([defaultToken.id, tenant.id]);
     for (const t of list) {
       expect(t.value).toHaveLength(4);
-      expect(t.value).toBe((t.id === tenant.id ? tenant : defaultToken).value.slice(0, 4));
+      expect(t.value).toBe((t.id === tenant.id ? tenant : defaultToken).value.slice(-4));
     }
-    expect(list[1]).toEqual({ ...tenant, value: tenant.value.slice(0, 4) });
+    expect(list[1]).toEqual({ ...tenant, value: tenant.value.slice(-4) });
     expect(list[0]).not.toHaveProperty("tenant_id");
     expect(list[0]).not.toHaveProperty("last_used_at");
+  });
+
+  it("masks tokens to values that tell them apart, never the shared prefix", async () => {
+    const { deployment, defaultToken } = await createDeployment();
+    const created = [defaultToken];
+    for (let i = 0; i < 3; i++) created.push(await createAccessToken(deployment.id, { type: "r", description: `t${i}` }));
+    const list = await expectJson<AccessTokenJson[]>(await adminFetch("GET", tokensPath(deployment.id)), 200);
+    expect(list.map((t) => t.value)).toEqual(created.map((t) => t.value.slice(-4)));
+    // Four random checksum tails: all alike would be a 1 in 62^12 accident.
+    expect(new Set(list.map((t) => t.value)).size).toBeGreaterThan(1);
+    for (const t of list) expect(t.value).not.toBe("vmat");
   });
 
   it("shows last_used_at once the limiter recorded a use", async () => {

@@ -226,7 +226,7 @@ describe("VictoriaMetrics Cloud API Go client against base URL <worker>/admin", 
     expect(created.tenant_id).toBe("108:2");
     expect(client.sent[0]!.body).toBe('{"type":"w","description":"tenant 108","tenant_id":"108:2"}');
     const listed = await client.listDeploymentAccessTokens(deployment.id);
-    expect(listed.find((t) => t.id === created.id)).toMatchObject({ tenant_id: "108:2", value: "vmat" });
+    expect(listed.find((t) => t.id === created.id)).toMatchObject({ tenant_id: "108:2", value: (created.value as string).slice(-4) });
   });
 
   it("decodes last_used_at as RFC 3339 once a token was used", async () => {

@@ -52,8 +52,9 @@ describe("POST /api/v1/deployments", () => {
     expect(Math.abs(Date.parse(deployment.created_at) - Date.now())).toBeLessThan(60_000);
 
     const tokens = await expectJson<AccessTokenJson[]>(await adminFetch("GET", `/deployments/${deployment.id}/access_tokens`), 200);
-    expect(tokens).toEqual([expect.objectContaining({ type: "rw", description: "default", created_by: "bootstrap", value: "vmat" })]);
+    expect(tokens).toEqual([expect.objectContaining({ type: "rw", description: "default", created_by: "bootstrap", value: expect.stringMatching(/^[0-9A-Za-z]{4}$/) })]);
     const revealed = await expectJson<AccessTokenJson>(await adminFetch("GET", `/deployments/${deployment.id}/access_tokens/${tokens[0]!.id}`), 200);
+    expect(tokens[0]!.value).toBe(revealed.value.slice(-4));
     expect(await projection(revealed.value)).toEqual({
       v: 1,
       token_id: revealed.id,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TokenRecord, tokenKvKey } from "../../src/store/token-record";
-import { deleteTokenProjection, loadDeploymentTokenRecords, loadTokenRecord, putTokenProjection } from "../../src/store/token-projection";
+import { deleteTokenProjection, loadDeploymentTokenRecords, loadTokenRecord, putTokenProjection, tokenKvKey } from "../../src/store/token-projection";
+import { TokenRecord } from "../../src/store/token-record";
 import { hashSecret } from "../../src/token/crypto";
 import { generateSecret } from "../../src/token/format";
 import { adminFetch, createAccessToken, createDeployment } from "./helpers/admin";

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { type TokenRecord, tokenKvKey } from "../../../src/store/token-record";
+import { tokenKvKey } from "../../../src/store/token-projection";
+import type { TokenRecord } from "../../../src/store/token-record";
 import { hashSecret } from "../../../src/token/crypto";
 
 /**
