@@ -1,12 +1,11 @@
 import { forgetTokenRecord } from "../data/lookup";
 import { revocationIncomplete } from "../errors";
 import { revokeToken } from "../limiter/permit-pool";
-import type { TokenRef } from "../store/access-tokens";
+import type { AccessTokenRow, TokenRef } from "../store/access-tokens";
 import type { Deployment } from "../store/deployments";
 import type { Tier } from "../store/tiers";
 import { deleteTokenProjection, putTokenProjection, toTokenRecord } from "../store/token-projection";
 import type { TokenRecord } from "../store/token-record";
-import type { AccessLevel } from "./vocabulary";
 
 /**
  * What follows a D1 commit at the edge: publishing a token's KV projection, and spreading a
@@ -15,7 +14,7 @@ import type { AccessLevel } from "./vocabulary";
 
 /** The projection of a token just written, built from values in hand (no read-back). */
 export function recordFor(
-  token: { id: string; type: AccessLevel; tenant_id: string | null; expires_at: number | null },
+  token: Pick<AccessTokenRow, "id" | "type" | "tenant_id" | "expires_at" | "allowed_networks" | "labels">,
   deployment: Deployment,
   tier: Tier,
 ): TokenRecord {
@@ -24,6 +23,8 @@ export function recordFor(
     access: token.type,
     tenant_id: token.tenant_id,
     expires_at: token.expires_at,
+    allowed_networks: token.allowed_networks,
+    labels: token.labels,
     deployment_id: deployment.id,
     deployment_type: deployment.type,
     upstream_url: deployment.upstream_url,
@@ -64,4 +65,17 @@ export async function propagateRevocations(env: Env, tokens: readonly TokenRef[]
     console.error(JSON.stringify({ level: "error", msg: "revocation propagation failed", failures: failures.map((f) => ({ token_id: f.tokenId, error: String(f.err) })) }));
     throw revocationIncomplete();
   }
+}
+
+/**
+ * Spreads an expiry a rotation brought forward. The new expiry is already in the token's KV
+ * projection and D1 (publishProjections), but isolates keep the record they read for up to 30 s
+ * (src/data/lookup.ts) and remote KV locations for 60 s or more. An expiry that is already due
+ * (overlap 0) is a revocation: the Durable Object, the authority at the edge, refuses the token at
+ * its next request everywhere, as for DELETE. A failure answers 503 `revocation_incomplete`;
+ * rotating again is refused (the token is expired), so DELETE finishes the job.
+ */
+export async function spreadExpiry(env: Env, token: TokenRef & { expires_at: number }): Promise<void> {
+  if (token.expires_at > Date.now()) return;
+  await propagateRevocations(env, [token]);
 }
