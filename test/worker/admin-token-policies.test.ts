@@ -249,3 +249,24 @@ describe("expires_at beyond KV's range", () => {
     expect(await projection(token.value)).toMatchObject({ expires_at: Date.parse("2099-01-01T00:00:00Z") });
   });
 });
+
+describe("examples of a token with policies", () => {
+  it("say what the token enforces: expiry, allowed networks, labels", async () => {
+    const { deployment } = await createDeployment();
+    const expires = inDays(30);
+    const token = await create(deployment.id, { type: "rw", expires_at: expires, allowed_networks: ["10.0.0.0/8"], labels: { team: "payments" } });
+    const ex = await expectJson<{ notes: string[] }>(await adminFetch("GET", `${tokensPath(deployment.id)}/${token.id}/examples`), 200);
+    const notes = ex.notes.join("\n");
+    expect(notes).toContain(`This token expires at ${expires} and is refused (401) from then on`);
+    expect(notes).toContain("accepted only from client addresses in 10.0.0.0/8");
+    expect(notes).toContain('every sample it writes carries team="payments", replacing any value the client sends');
+    expect(notes).toContain('every query sees only series carrying team="payments"');
+  });
+
+  it("say nothing of policies a token does not have", async () => {
+    const { deployment } = await createDeployment();
+    const token = await create(deployment.id, {});
+    const ex = await expectJson<{ notes: string[] }>(await adminFetch("GET", `${tokensPath(deployment.id)}/${token.id}/examples`), 200);
+    expect(ex.notes.join("\n")).not.toMatch(/expires at|accepted only from|label-scoped/);
+  });
+});
