@@ -35,7 +35,9 @@ const JOIN = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_
   FROM access_tokens t
   JOIN deployments d ON d.id = t.deployment_id
   JOIN tiers tr ON tr.id = d.tier_id
-  WHERE t.revoked_at IS NULL AND d.deleted_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)`;
+  WHERE t.revoked_at IS NULL AND d.deleted_at IS NULL`;
+/** Only tokens that have not expired at ?2: the ones worth a projection. */
+const UNEXPIRED = "(t.expires_at IS NULL OR t.expires_at > ?2)";
 
 function fromJson<T>(value: string | T): T {
   return typeof value === "string" ? (JSON.parse(value) as T) : value;
@@ -63,10 +65,12 @@ export function toTokenRecord(row: ProjectionRow): TokenRecord {
 
 /**
  * The data path's D1 fallback: the record for a secret hash, or null when no such token exists,
- * or it is revoked or expired, or its deployment is deleted. One indexed query.
+ * or it is revoked, or its deployment is deleted. One indexed query. An expired token's record is
+ * returned with its past `expires_at`, so the data path refuses it as expired (401
+ * `token_expired`), not as unknown, also once its KV projection has expired.
  */
 export async function loadTokenRecord(db: D1Database, secretHash: string): Promise<TokenRecord | null> {
-  const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash, Date.now()).first<ProjectionRow>();
+  const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash).first<ProjectionRow>();
   return row ? toTokenRecord(row) : null;
 }
 
@@ -76,7 +80,7 @@ export async function loadDeploymentTokenRecords(
   deploymentId: string,
 ): Promise<{ secretHash: string; record: TokenRecord }[]> {
   const { results } = await db
-    .prepare(`${JOIN} AND t.deployment_id = ?1`)
+    .prepare(`${JOIN} AND ${UNEXPIRED} AND t.deployment_id = ?1`)
     .bind(deploymentId, Date.now())
     .all<ProjectionRow & { secret_hash: string }>();
   return results.map((row) => ({ secretHash: row.secret_hash, record: toTokenRecord(row) }));
