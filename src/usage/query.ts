@@ -59,19 +59,17 @@ export function parseUsageQuery(raw: { since?: string | undefined; until?: strin
     const t = parseRfc3339(raw.until);
     if (t === undefined) return { ok: false, field: "until", rule: "must be an RFC 3339 date-time with an offset, e.g. 2026-11-29T07:00:00Z" };
     if (t > now + MAX_FUTURE_MS) return { ok: false, field: "until", rule: "must not be more than 5 minutes in the future" };
+    if (t <= now - HOUR_RETENTION_MS) return { ok: false, field: "until", rule: "must be within the last 30 days (usage is kept that long)" };
     until = t;
   }
-  let since = until - DEFAULT_RANGE_MS;
+  let since = Math.max(until - DEFAULT_RANGE_MS, now - HOUR_RETENTION_MS);
   if (raw.since !== undefined) {
     const t = parseRfc3339(raw.since);
     if (t === undefined) return { ok: false, field: "since", rule: "must be an RFC 3339 date-time with an offset, e.g. 2026-11-28T07:00:00Z" };
+    if (t < now - HOUR_RETENTION_MS) return { ok: false, field: "since", rule: "must be within the last 30 days (usage is kept that long)" };
     since = t;
   }
   if (since >= until) return { ok: false, field: "since", rule: "must be before until" };
-  if (since < now - HOUR_RETENTION_MS) {
-    if (raw.since !== undefined) return { ok: false, field: "since", rule: "must be within the last 30 days (usage is kept that long)" };
-    since = now - HOUR_RETENTION_MS;
-  }
   const minuteData = since >= now - MINUTE_RETENTION_MS;
   let step: UsageStep;
   if (raw.step !== undefined) {

@@ -54,6 +54,11 @@ describe("parseUsageQuery", () => {
     expect(r).toEqual({ ok: true, query: { since: NOW - 2 * HOUR_MS, until: NOW - HOUR_MS, step: "1m", stepMs: MINUTE_MS } });
   });
 
+  it("starts the default range no earlier than retention", () => {
+    const r = parseUsageQuery({ until: iso(NOW - HOUR_RETENTION_MS + HOUR_MS) }, NOW);
+    expect(r).toMatchObject({ ok: true, query: { since: NOW - HOUR_RETENTION_MS, until: NOW - HOUR_RETENTION_MS + HOUR_MS } });
+  });
+
   it("picks hour points or longer by default for a range older than a day", () => {
     const r = parseUsageQuery({ since: iso(NOW - 3 * 24 * HOUR_MS) }, NOW);
     expect(r.ok && r.query.step).toBe("1h");
@@ -75,6 +80,7 @@ describe("parseUsageQuery", () => {
     ["since after until", { since: iso(NOW - HOUR_MS), until: iso(NOW - 2 * HOUR_MS) }, "since", /before until/],
     ["since equal to until", { since: iso(NOW - HOUR_MS), until: iso(NOW - HOUR_MS) }, "since", /before until/],
     ["since beyond retention", { since: iso(NOW - HOUR_RETENTION_MS - 1) }, "since", /30 days/],
+    ["until beyond retention, since left to its default", { until: iso(NOW - HOUR_RETENTION_MS - HOUR_MS) }, "until", /30 days/],
     ["unknown step", { step: "2m" }, "step", /one of "1m", "5m", "15m", "1h", "6h", "1d"/],
     ["step as a number", { step: "60" }, "step", /one of/],
     ["minutes older than a day", { since: iso(NOW - 25 * HOUR_MS), step: "15m" }, "step", /1h or longer/],
@@ -87,13 +93,15 @@ describe("parseUsageQuery", () => {
   it("never accepts a query of more than MAX_POINTS points", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: -HOUR_RETENTION_MS - HOUR_MS, max: 0 }),
-        fc.integer({ min: -HOUR_RETENTION_MS, max: 10 * MINUTE_MS }),
+        fc.option(fc.integer({ min: -HOUR_RETENTION_MS - HOUR_MS, max: 10 * MINUTE_MS }), { nil: undefined }),
+        fc.option(fc.integer({ min: -HOUR_RETENTION_MS - HOUR_MS, max: 10 * MINUTE_MS }), { nil: undefined }),
         fc.option(fc.constantFrom(...UsageStep.options), { nil: undefined }),
         (sinceOffset, untilOffset, step) => {
-          const r = parseUsageQuery({ since: iso(NOW + sinceOffset), until: iso(NOW + untilOffset), step }, NOW);
+          const at = (offset: number | undefined) => (offset === undefined ? undefined : iso(NOW + offset));
+          const r = parseUsageQuery({ since: at(sinceOffset), until: at(untilOffset), step }, NOW);
           if (r.ok) {
             expect(r.query.since).toBeLessThan(r.query.until);
+            expect(r.query.since).toBeGreaterThanOrEqual(NOW - HOUR_RETENTION_MS);
             expect(pointCount(r.query.since, r.query.until, r.query.stepMs)).toBeLessThanOrEqual(MAX_POINTS);
           } else {
             expect(["since", "until", "step"]).toContain(r.field);
