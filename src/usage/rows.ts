@@ -47,9 +47,9 @@ export function readRow(key: string, value: unknown): Row | undefined {
     [HOUR_PREFIX, "hour"],
   ] as const) {
     if (!key.startsWith(prefix)) continue;
-    const at = Number(key.slice(prefix.length));
+    const stamped = key.slice(prefix.length);
     const p = BucketRow.safeParse(value);
-    return Number.isSafeInteger(at) && p.success ? { kind, at, value: decodeCells(p.data) } : undefined;
+    return /^\d{15}$/.test(stamped) && p.success ? { kind, at: Number(stamped), value: decodeCells(p.data) } : undefined;
   }
   if (key.startsWith(SEEN_PREFIX) && key.length > SEEN_PREFIX.length) {
     const p = SeenRow.safeParse(value);
