@@ -49,6 +49,13 @@ export interface RequestSample {
 
 /** A shipping interval: a token with counts older than this is due for a call of its own. */
 export const SHIP_INTERVAL_MS = 60_000;
+/**
+ * A batch put back is resent for this long after it was first sent, then abandoned (counted in
+ * `abandoned`). The Durable Object remembers an isolate's highest seq for SEEN_RETENTION_MS
+ * (24 h) after its last shipment; resending past that could count a batch twice, so this window
+ * stays well inside it. Only a token whose object failed every call for 12 hours loses counts.
+ */
+export const RESEND_WINDOW_MS = 12 * 60 * 60_000;
 
 interface Slot {
   cells: Cells;
@@ -57,14 +64,16 @@ interface Slot {
   firstAt: number;
   /** The latest request: references to the sample's strings, cut only when drained. */
   last: { at: number; class: UsageClass; answer: Answer; address?: string; country?: string; colo?: string; userAgent?: string } | undefined;
-  /** Batches drained and not yet acknowledged, in seq order. */
-  pending: UsageBatch[];
+  /** Batches drained and not yet acknowledged, in seq order, with when each was first sent. */
+  pending: { batch: UsageBatch; sentAt: number }[];
   inFlight: UsageShipment | undefined;
 }
 
 export class UsageAccumulator {
   private readonly slots = new Map<string, Slot>();
   private seq = 0;
+  /** Batches given up after RESEND_WINDOW_MS of failed calls, and the requests they counted: for a log line. */
+  readonly abandoned = { batches: 0, requests: 0 };
 
   constructor(readonly isolate: string) {}
 
@@ -114,12 +123,13 @@ export class UsageAccumulator {
   drain(tokenId: string, now: number): UsageShipment | undefined {
     const slot = this.slots.get(tokenId);
     if (slot === undefined || slot.inFlight !== undefined) return undefined;
-    if (slot.count > 0 && slot.pending.length < MAX_BATCHES_PER_SHIPMENT) slot.pending.push(this.cut(slot, now));
+    while (slot.pending.length > 0 && now - slot.pending[0]!.sentAt >= RESEND_WINDOW_MS) this.abandon(slot.pending.shift()!.batch);
+    if (slot.count > 0 && slot.pending.length < MAX_BATCHES_PER_SHIPMENT) slot.pending.push({ batch: this.cut(slot, now), sentAt: now });
     if (slot.pending.length === 0) {
       this.slots.delete(tokenId); // idle: its memory goes back
       return undefined;
     }
-    slot.inFlight = { isolate: this.isolate, tokenId, batches: [...slot.pending] };
+    slot.inFlight = { isolate: this.isolate, tokenId, batches: slot.pending.map((p) => p.batch) };
     return slot.inFlight;
   }
 
@@ -149,6 +159,11 @@ export class UsageAccumulator {
   /** Tokens with anything here (counts, pending or in-flight batches). */
   get size(): number {
     return this.slots.size;
+  }
+
+  private abandon(batch: UsageBatch): void {
+    this.abandoned.batches++;
+    for (const [name, n] of Object.entries(batch.cells)) if (name.startsWith("req.")) this.abandoned.requests += n;
   }
 
   private settle(shipment: UsageShipment): Slot | undefined {

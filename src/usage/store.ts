@@ -14,7 +14,10 @@ export const HOUR_MS = 3_600_000;
 export const MINUTE_RETENTION_MS = 24 * HOUR_MS;
 /** Hour buckets are kept at least this long; older batches count in the totals only. */
 export const HOUR_RETENTION_MS = 30 * 24 * HOUR_MS;
-/** An isolate's highest applied seq is remembered this long after its last shipment… */
+/**
+ * An isolate's highest applied seq is remembered this long after its last shipment… (longer
+ * than the accumulator's RESEND_WINDOW_MS, so no batch it still resends finds it forgotten)
+ */
 export const SEEN_RETENTION_MS = 24 * HOUR_MS;
 /** …for at most this many isolates (the least recently seen are forgotten first). */
 export const MAX_SEEN_ISOLATES = 4_096;

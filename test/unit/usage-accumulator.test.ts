@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BATCHES_PER_SHIPMENT, MAX_USER_AGENT_LENGTH, UsageShipment } from "../../src/usage/batch";
-import { type RequestSample, SHIP_INTERVAL_MS, UsageAccumulator } from "../../src/usage/accumulator";
+import { RESEND_WINDOW_MS, type RequestSample, SHIP_INTERVAL_MS, UsageAccumulator } from "../../src/usage/accumulator";
+import { SEEN_RETENTION_MS } from "../../src/usage/store";
 import { CELL_NAMES, decodeCells } from "../../src/usage/cells";
 import { Answer, UsageClass } from "../../src/usage/vocabulary";
 
@@ -178,5 +179,26 @@ describe("UsageAccumulator: odd clocks", () => {
     const s = acc.drain(T, 20)!;
     expect(UsageShipment.safeParse(s).success).toBe(true);
     expect(s.batches[0]).toMatchObject({ from: 0, to: 10 });
+  });
+});
+
+describe("UsageAccumulator: giving up", () => {
+  it("abandons a put-back batch once it was first sent a resend window ago, and says how many requests it held", () => {
+    const acc = new UsageAccumulator("iso");
+    acc.record(T, sample());
+    acc.record(T, sample({ answer: "5xx" }));
+    const first = acc.drain(T, 0)!;
+    acc.putBack(first);
+    const again = acc.drain(T, RESEND_WINDOW_MS - 1)!;
+    expect(again.batches).toEqual(first.batches); // still resent just inside the window
+    acc.putBack(again);
+    acc.record(T, sample({ at: RESEND_WINDOW_MS }));
+    const later = acc.drain(T, RESEND_WINDOW_MS)!;
+    expect(later.batches.map((b) => b.seq)).toEqual([first.batches[0]!.seq + 1]);
+    expect(acc.abandoned).toEqual({ batches: 1, requests: 2 });
+  });
+
+  it("resends for less time than the Durable Object remembers an isolate, with hours to spare", () => {
+    expect(SEEN_RETENTION_MS - RESEND_WINDOW_MS).toBeGreaterThanOrEqual(6 * 60 * 60_000);
   });
 });
