@@ -48,7 +48,7 @@ export const AccessToken = z
     created_at: Time,
     tenant_id: z.string().optional().meta({ description: "cluster only: `accountID[:projectID]` the token is pinned to; omitted when empty." }),
     last_used_at: Time.optional().meta({ description: "Omitted when never used." }),
-    expires_at: Time.optional().meta({ description: "From then on the token is refused (401 `token_expired`); omitted when it never expires. Lists show expired tokens until they are revoked." }),
+    expires_at: Time.optional().meta({ description: "From then on the token is refused (401 `expired_token`); omitted when it never expires. Lists show expired tokens until they are revoked." }),
     allowed_networks: z.array(z.string()).optional().meta({ description: "Canonical CIDRs the client address must be in; omitted: every address." }),
     labels: z.record(z.string(), z.string()).optional().meta({ description: "Label scope; omitted: none." }),
   })

@@ -121,7 +121,7 @@ export const CreateAccessTokenBody = z.strictObject({
   type: AccessLevel,
   description: displayText(TOKEN_DESCRIPTION_MAX),
   tenant_id: TenantId,
-  expires_at: Rfc3339.nullish().meta({ description: "RFC 3339 time, in the future, from which the token is refused (401 `token_expired`). Omitted: never expires." }),
+  expires_at: Rfc3339.nullish().meta({ description: "RFC 3339 time, in the future, from which the token is refused (401 `expired_token`). Omitted: never expires." }),
   allowed_networks: AllowedNetworks.nullish(),
   labels: TokenLabels.nullish(),
 });

@@ -67,7 +67,7 @@ export function toTokenRecord(row: ProjectionRow): TokenRecord {
  * The data path's D1 fallback: the record for a secret hash, or null when no such token exists,
  * or it is revoked, or its deployment is deleted. One indexed query. An expired token's record is
  * returned with its past `expires_at`, so the data path refuses it as expired (401
- * `token_expired`), not as unknown, also once its KV projection has expired.
+ * `expired_token`), not as unknown, also once its KV projection has expired.
  */
 export async function loadTokenRecord(db: D1Database, secretHash: string): Promise<TokenRecord | null> {
   const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash).first<ProjectionRow>();
