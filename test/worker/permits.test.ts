@@ -128,6 +128,18 @@ describe("concurrency permits on the data path", () => {
     await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a stalled upstream body");
   });
 
+  it("never cuts a client that reads slowly: the stall guard watches the upstream only", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await query(t.value);
+    gates[0]!.finish(); // the upstream has everything ready at once
+    // The client reads nothing for three timeout periods (UPSTREAM_TIMEOUT_MS is 500 ms here).
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(permitPoolStats(t.id)?.inUse).toBe(1);
+    expect(await res.text()).toBe("partial done");
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a slow read");
+  });
+
   it("frees the permit when the client aborts the download", async () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
