@@ -1,10 +1,9 @@
-import type { Context } from "hono";
 import { HttpError } from "../errors";
 import { hashSecret } from "../token/crypto";
 import { clientKeyOf, recordFailedAuthentication, refuseIfThrottled } from "./auth-throttle";
 import { authorize, rawPathOf, rawQueryOf } from "./authorize";
 import { readSecret } from "./credential";
-import { forward } from "./forward";
+import { forward, type ForwardLimits, type WaitUntil } from "./forward";
 import type { TokenRecord } from "../store/token-record";
 import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
@@ -14,12 +13,11 @@ import { takePermit } from "./permit";
  * app's error handler renders; nothing here answers 400, 409 or 415, which would make vmagent
  * and Prometheus drop data.
  */
-export async function handleDataRequest(c: Context<{ Bindings: Env }>): Promise<Response> {
-  const request = c.req.raw;
-  const record = await authenticate(c.env, request.headers); //   1.–3., behind the failed-auth throttle
-  const route = authorize(record, rawPathOf(request.url)); //         4. classify + 5. authorize
-  const permit = await takePermit(c.env, record, c.executionCtx); // 6. permit
-  return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(c.env), c.executionCtx); // 7. forward + 8. answer
+export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
+  const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
+  const route = authorize(record, rawPathOf(request.url)); //  4. classify + 5. authorize
+  const permit = await takePermit(env, record, ctx); //        6. permit
+  return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(env), ctx); // 7. forward + 8. answer
 }
 
 /**
@@ -40,9 +38,15 @@ async function authenticate(env: Env, headers: Headers): Promise<TokenRecord> {
   }
 }
 
-function forwardLimits(env: Env) {
-  return {
-    maxBodyBytes: Number(env.MAX_BODY_BYTES) || 32 * 1024 * 1024,
-    timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000,
-  };
+/** Read once per isolate: the environment's variables do not change while it lives. */
+let limits: { env: Env; value: ForwardLimits } | undefined;
+
+function forwardLimits(env: Env): ForwardLimits {
+  if (limits?.env !== env) {
+    limits = {
+      env,
+      value: { maxBodyBytes: Number(env.MAX_BODY_BYTES) || 32 * 1024 * 1024, timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000 },
+    };
+  }
+  return limits.value;
 }
