@@ -65,9 +65,6 @@ export async function forward(
       headers: upstreamHeaders(request.headers, accepted, body !== null),
       body: upload ? upload.stream : body,
       redirect: "manual",
-      // Bodies pass through as the upstream encoded them (no gunzip here and gzip again on the
-      // way out); the upstream is asked only for codings the client itself accepts.
-      encodeResponseBody: "manual",
       signal: deadline.signal,
     });
     const upstream = await fetchUpstream(outgoing, deadline, limits, () => upload?.exceeded() === true);
@@ -76,16 +73,16 @@ export async function forward(
     for (const [name, value] of upstream.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) headers.append(name, value);
     }
-    const init = { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" as const };
     // A HEAD answer carries no body. The runtime drops the body of a response to HEAD without
     // reading or cancelling it, so a relayed one would never end and its permit never return.
     if (!upstream.body || request.method === "HEAD") {
       upstream.body?.cancel().catch(() => undefined);
-      return new Response(null, init);
+      return new Response(null, responseInit(upstream, headers));
     }
 
-    const relayed = relay(decodeIfUnaccepted(upstream.body, headers, accepted), headers.get("content-length"), deadline);
-    const response = new Response(relayed.stream, init);
+    const readable = decodeIfUnaccepted(upstream.body, headers, accepted);
+    const relayed = relay(readable, headers.get("content-length"), deadline);
+    const response = new Response(relayed.stream, responseInit(upstream, headers));
     ctx.waitUntil(relayed.ended.finally(() => permit.release()));
     handedOff = true;
     return response;
@@ -95,6 +92,17 @@ export async function forward(
       permit.release();
     }
   }
+}
+
+/**
+ * "manual" only for a body that is encoded already: it is sent as is. An identity body stays
+ * "automatic", so whatever compresses for the client afterwards really encodes it (Cloudflare's
+ * edge; locally miniflare, which sets Content-Encoding on the Worker's answer and leaves the
+ * encoding to the runtime — with "manual" the client would get identity bytes labelled gzip).
+ */
+function responseInit(upstream: Response, headers: Headers): ResponseInit {
+  const encodeBody = headers.has("content-encoding") ? "manual" : "automatic";
+  return { status: upstream.status, statusText: upstream.statusText, headers, encodeBody };
 }
 
 /**
@@ -277,10 +285,15 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
   return { stream, exceeded: () => over };
 }
 
-/** The upstream's answer (headers) within the timeout; our failures to get it as 413, 504 or 502. */
+/**
+ * The upstream's answer (headers) within the timeout; our failures to get it as 413, 504 or 502.
+ * Its body is left as the upstream encoded it (no gunzip here and gzip again on the way out); the
+ * upstream was asked only for codings the client itself accepts.
+ */
 async function fetchUpstream(request: Request, deadline: Deadline, limits: ForwardLimits, uploadExceeded: () => boolean): Promise<Response> {
   try {
-    return await fetch(request);
+    // encodeResponseBody is an option of fetch itself: a Request object does not carry it.
+    return await fetch(request, { encodeResponseBody: "manual" });
   } catch {
     if (uploadExceeded()) throw tooLarge(limits);
     if (deadline.fired) {
