@@ -2,7 +2,7 @@ import { HttpError } from "../errors";
 import { hashSecret } from "../token/crypto";
 import { clientKeyOf, recordFailedAuthentication, refuseIfThrottled } from "./auth-throttle";
 import { authorize, rawPathOf, rawQueryOf } from "./authorize";
-import { readSecret } from "./credential";
+import { knownSecretHash, readSecret, rememberCredential } from "./credential";
 import { forward, type ForwardLimits, type WaitUntil } from "./forward";
 import type { TokenRecord } from "../store/token-record";
 import { isKnownValidToken, lookupToken } from "./lookup";
@@ -24,16 +24,21 @@ export async function handleDataRequest(request: Request, env: Env, ctx: WaitUnt
  * Steps 1–3 behind the per-client throttle of failed authentications (auth-throttle.ts): a client
  * with too many recent failures gets 429 before any KV or D1 lookup, unless it presents a token
  * this isolate knows to be valid. Every 401 for a presented credential counts as one failure.
+ * A header that named a valid token before skips parsing and hashing (credential.ts).
  */
 async function authenticate(env: Env, headers: Headers): Promise<TokenRecord> {
-  const client = clientKeyOf(headers);
+  const header = headers.get("authorization");
   try {
-    const secret = readSecret(headers); //                             1. credential + 2. shape
+    const known = header === null ? undefined : knownSecretHash(header);
+    if (known !== undefined && isKnownValidToken(known)) return await lookupToken(env, known); // 3. (never throttled)
+    const secret = readSecret(headers); //                                        1. credential + 2. shape
     const secretHash = await hashSecret(secret);
-    refuseIfThrottled(client, isKnownValidToken(secretHash)); //       throttle: 429 before any lookup
-    return await lookupToken(env, secretHash); //                      3. lookup by hash
+    refuseIfThrottled(clientKeyOf(headers), isKnownValidToken(secretHash)); //   throttle: 429 before any lookup
+    const record = await lookupToken(env, secretHash); //                        3. lookup by hash
+    rememberCredential(header!, secretHash);
+    return record;
   } catch (err) {
-    if (err instanceof HttpError && err.status === 401 && headers.has("authorization")) recordFailedAuthentication(client);
+    if (err instanceof HttpError && err.status === 401 && header !== null) recordFailedAuthentication(clientKeyOf(headers));
     throw err;
   }
 }

@@ -11,8 +11,10 @@
 
 export function clientAcceptEncoding(request: Request): string {
   const cf = request.cf as { clientAcceptEncoding?: unknown } | undefined;
-  const sent = cf?.clientAcceptEncoding;
-  return typeof sent === "string" ? sent : (request.headers.get("accept-encoding") ?? "");
+  if (cf === undefined) return request.headers.get("accept-encoding") ?? "";
+  // With a cf object, a missing field means nothing known: identity, which every client reads
+  // (and which the edge compresses itself for a client that accepts it).
+  return typeof cf.clientAcceptEncoding === "string" ? cf.clientAcceptEncoding : "";
 }
 
 /** The `Accept-Encoding` to send upstream: the client's own, or `identity` when it named none. */

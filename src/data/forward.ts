@@ -106,9 +106,9 @@ function responseInit(upstream: Response, headers: Headers): ResponseInit {
 }
 
 /**
- * The one timer of a request. It bounds the wait for the upstream's headers, then the delivery
- * of a small body of known length, or watches a streamed body for upstream silence; firing aborts
- * `signal`, which the upstream fetch and the body's pipe both observe.
+ * The one timer of a request. It bounds the wait for the upstream's headers together with the
+ * delivery of a small body of known length, or, re-armed, watches a streamed body for upstream
+ * silence; firing aborts `signal`, which the upstream fetch and the body's pipe both observe.
  */
 class Deadline {
   private readonly controller = new AbortController();
@@ -149,16 +149,16 @@ const NATIVE_RELAY_MAX_BYTES = 1024 * 1024;
  *
  * - A body of known length up to NATIVE_RELAY_MAX_BYTES (every query answer and write
  *   acknowledgement VictoriaMetrics sends with a Content-Length) is piped by the runtime into a
- *   `FixedLengthStream`: no JavaScript per chunk. It must be delivered within the timeout of its
- *   headers arriving, whatever the reason it is not (upstream silent or client reading slowly).
+ *   `FixedLengthStream`: no JavaScript per chunk. Headers and body together must be delivered
+ *   within the timeout of the request being sent, whatever the reason they are not (upstream
+ *   silent, or a client reading a megabyte at less than ~35 KB/s with the default 30 s).
  * - Any other body (streamed exports, large answers) is relayed by `watchedRelay`: an upstream
  *   silent mid-body for one to two timeout periods is cut; a client that reads slowly never is.
  */
 function relay(body: ReadableStream<Uint8Array>, contentLength: string | null, deadline: Deadline) {
   const length = contentLength === null ? NaN : Number(contentLength);
   if (Number.isSafeInteger(length) && length <= NATIVE_RELAY_MAX_BYTES) {
-    const pipe = new FixedLengthStream(length);
-    deadline.arm(() => deadline.fire());
+    const pipe = new FixedLengthStream(length); // the timer of the headers keeps running
     return { stream: pipe.readable, ended: settle(body.pipeTo(pipe.writable, { signal: deadline.signal }), deadline) };
   }
   return watchedRelay(body, deadline);
