@@ -104,3 +104,17 @@ describe("content negotiation", () => {
     expect(await res.text()).toBe(JSON_BODY);
   });
 });
+
+describe("a request the runtime refuses to send", () => {
+  it("is our error (500, logged), never 'the deployment could not be reached'", async () => {
+    // workerd raises a TypeError like this before contacting anyone; a failed connection is an Error.
+    answer = () => {
+      throw new TypeError("Invalid header value.");
+    };
+    const res = await query();
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe("internal_error");
+    expect(body.message).not.toMatch(/deployment/);
+  });
+});
