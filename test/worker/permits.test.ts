@@ -1,7 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { resetLookupCache } from "../../src/data/lookup";
 import { PermitPools, permitPoolStats, resetPermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 import { singleNode, smallestTier, token } from "./helpers/tokens";
@@ -17,7 +16,6 @@ let gates: ReturnType<typeof gatedResponse>[];
 let limit: number;
 
 beforeEach(async () => {
-  resetLookupCache();
   resetPermitPools();
   gates = [];
   limit = (await smallestTier("single_node")).access_token_concurrent_requests;
