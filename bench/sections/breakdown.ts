@@ -25,7 +25,7 @@ interface Patch {
   replace: string;
 }
 
-const RELAY_LINE = 'const relayed = relay(decodeIfUnaccepted(upstream.body, headers, accepted), headers.get("content-length"), deadline);';
+const RELAY_LINE = 'const relayed = relay(readable, headers.get("content-length"), deadline);';
 const NO_RELAY: Patch = {
   file: "src/data/forward.ts",
   find: RELAY_LINE,
