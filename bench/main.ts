@@ -5,7 +5,7 @@ import { stopAllWorkers } from "../test/e2e/lib/worker.ts";
 import { BENCH_DIR } from "./lib/stack.ts";
 import type { BenchContext, Options, SectionName } from "./lib/context.ts";
 
-const ALL_SECTIONS: SectionName[] = ["compare", "breakdown", "tokens", "vmauth-users", "creation", "hot-token", "billing", "limiter-sim"];
+const ALL_SECTIONS: SectionName[] = ["compare", "breakdown", "tokens", "vmauth-users", "creation", "hot-token", "billing", "limiter-sim", "coldstart"];
 
 function parseArgs(argv: string[]): Options {
   const get = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];

@@ -3,7 +3,7 @@
 //
 //   --quick                 the comparison only, short (under a minute); last line: ratios
 //   --sections=a,b          compare, breakdown, tokens, vmauth-users, creation, hot-token, billing,
-//                           limiter-sim
+//                           limiter-sim, coldstart
 //                           (default: all of them)
 //   --repeats=N             repetitions of the comparison (default 3; medians are quoted)
 //   --duration=S            seconds per loaded wrk run (default 5), --c1-duration=S at concurrency 1 (default 3)

@@ -1,4 +1,4 @@
-export type SectionName = "compare" | "breakdown" | "tokens" | "vmauth-users" | "creation" | "hot-token" | "billing" | "limiter-sim";
+export type SectionName = "compare" | "breakdown" | "tokens" | "vmauth-users" | "creation" | "hot-token" | "billing" | "limiter-sim" | "coldstart";
 
 export interface Options {
   quick: boolean;

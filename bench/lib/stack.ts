@@ -101,7 +101,13 @@ async function withPids(start: () => Promise<WorkerHarness>): Promise<StartedWor
  * The bare pass-through Worker, bundled by `wrangler deploy --dry-run` like the authorizer, with
  * the compatibility date and flags read from the project's wrangler.toml.
  */
-export async function startBareWorker(upstream: string): Promise<StartedWorker> {
+export async function startBareWorker(upstream: string, opts: { bundleDir?: string } = {}): Promise<StartedWorker> {
+  const configPath = bareWorkerConfig();
+  return withPids(() => startWorker({ root: REPO_ROOT, configPath, migrate: false, vars: { UPSTREAM: upstream }, bundleDir: opts.bundleDir }));
+}
+
+/** A wrangler.toml (in a temp dir) for the bare Worker, dated and flagged like the project's. */
+export function bareWorkerConfig(): string {
   const config = unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") }, { hideWarnings: true });
   const dir = makeTempDir("bare-worker");
   // The harness expects the bundle as index.js, so the entry is called index.ts.
@@ -115,11 +121,11 @@ export async function startBareWorker(upstream: string): Promise<StartedWorker> 
   ].join("\n");
   const configPath = join(dir, "wrangler.toml");
   writeFileSync(configPath, toml);
-  return withPids(() => startWorker({ root: REPO_ROOT, configPath, migrate: false, vars: { UPSTREAM: upstream } }));
+  return configPath;
 }
 
 /** The authorizer exactly as `wrangler deploy` would bundle it (or from a prepared bundle). */
-export async function startAuthorizer(opts: { bundleDir?: string; stateDir?: string; vars?: Record<string, string>; adminApiKey?: string; tokenEncryptionKey?: string } = {}): Promise<StartedWorker> {
+export async function startAuthorizer(opts: { bundleDir?: string; stateDir?: string; vars?: Record<string, string>; adminApiKey?: string; tokenEncryptionKey?: string; migrate?: boolean } = {}): Promise<StartedWorker> {
   return withPids(() => startWorker(opts));
 }
 

@@ -1,3 +1,11 @@
+import {
+  convertIPv4BinaryToString,
+  convertIPv4MappedIPv6ToIPv4,
+  convertIPv4ToBinary,
+  convertIPv6ToBinary,
+  distinctRemoteAddr,
+  isIPv4MappedIPv6,
+} from "hono/utils/ipaddr";
 import { HttpError } from "../errors";
 
 /**
@@ -93,47 +101,25 @@ export class FailedAuthThrottle {
   }
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
 /**
  * The throttle key of a request: its `CF-Connecting-IP` — IPv4 as is, IPv6 as its /64 — or
- * undefined when the header is missing or is no IP address.
+ * undefined when the header is missing or is no IP address. Parsing is hono's (hono/utils/ipaddr).
  */
 export function clientKeyOf(headers: Headers): string | undefined {
   const ip = headers.get("cf-connecting-ip")?.trim();
   if (!ip || ip.length > 45) return undefined;
-  const v4 = IPV4.exec(ip);
-  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) ? v4.slice(1).map(Number).join(".") : undefined;
-  const groups = expandIpv6(ip);
-  if (!groups) return undefined;
-  // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 client it maps.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join(".");
+  try {
+    const kind = distinctRemoteAddr(ip);
+    if (kind === "IPv4") return convertIPv4BinaryToString(convertIPv4ToBinary(ip));
+    if (kind !== "IPv6") return undefined;
+    const address = convertIPv6ToBinary(ip);
+    // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 client it maps.
+    if (isIPv4MappedIPv6(address)) return convertIPv4BinaryToString(convertIPv4MappedIPv6ToIPv4(address));
+    const groups = [3, 2, 1, 0].map((i) => ((address >> BigInt(64 + 16 * i)) & 0xffffn).toString(16));
+    return `${groups.join(":")}::/64`;
+  } catch {
+    return undefined; // hono throws on anything that is no address
   }
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (with `::` and a trailing dotted quad), or undefined. */
-function expandIpv6(text: string): number[] | undefined {
-  let ip = text.toLowerCase();
-  const zone = ip.indexOf("%");
-  if (zone >= 0) ip = ip.slice(0, zone);
-  const lastColon = ip.lastIndexOf(":");
-  const quad = IPV4.exec(ip.slice(lastColon + 1));
-  if (quad) {
-    const o = quad.slice(1).map(Number);
-    if (o.some((x) => x > 255)) return undefined;
-    ip = `${ip.slice(0, lastColon + 1)}${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
-  }
-  const halves = ip.split("::");
-  if (halves.length > 2) return undefined;
-  const groupsOf = (s: string) => (s === "" ? [] : s.split(":"));
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
-  if (!head.concat(tail).every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  return [...head, ...Array<string>(missing).fill("0"), ...tail].map((g) => parseInt(g, 16));
 }
 
 /** The isolate's throttle. */

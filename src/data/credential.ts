@@ -47,3 +47,27 @@ function fromBasic(encoded: string): string | undefined {
   const password = decoded.slice(colon + 1);
   return password || user;
 }
+
+/** Credentials remembered at most; beyond, the longest-remembered is forgotten first. */
+const MAX_KNOWN_CREDENTIALS = 1_000;
+
+/**
+ * Authorization header → SHA-256 of its secret, for headers that named a valid token in this
+ * isolate: an agent sends the same header with every request, and parsing, checksumming and
+ * hashing it again each time cost more than the rest of authentication. Isolate memory only,
+ * bounded; the hash is a pure function of the header, so an entry can never be wrong — whether
+ * the token is still valid is decided by the lookup each time, as before.
+ */
+const knownCredentials = new Map<string, string>();
+
+export function knownSecretHash(header: string): string | undefined {
+  return knownCredentials.get(header);
+}
+
+export function rememberCredential(header: string, secretHash: string): void {
+  if (knownCredentials.size >= MAX_KNOWN_CREDENTIALS) {
+    const oldest = knownCredentials.keys().next().value;
+    if (oldest !== undefined) knownCredentials.delete(oldest);
+  }
+  knownCredentials.set(header, secretHash);
+}

@@ -1,10 +1,9 @@
-import type { Context } from "hono";
 import { HttpError } from "../errors";
 import { hashSecret } from "../token/crypto";
 import { clientKeyOf, recordFailedAuthentication, refuseIfThrottled } from "./auth-throttle";
 import { authorize, rawPathOf, rawQueryOf } from "./authorize";
-import { readSecret } from "./credential";
-import { forward } from "./forward";
+import { knownSecretHash, readSecret, rememberCredential } from "./credential";
+import { forward, type ForwardLimits, type WaitUntil } from "./forward";
 import type { TokenRecord } from "../store/token-record";
 import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
@@ -14,35 +13,45 @@ import { takePermit } from "./permit";
  * app's error handler renders; nothing here answers 400, 409 or 415, which would make vmagent
  * and Prometheus drop data.
  */
-export async function handleDataRequest(c: Context<{ Bindings: Env }>): Promise<Response> {
-  const request = c.req.raw;
-  const record = await authenticate(c.env, request.headers); //   1.–3., behind the failed-auth throttle
-  const route = authorize(record, rawPathOf(request.url)); //         4. classify + 5. authorize
-  const permit = await takePermit(c.env, record, c.executionCtx); // 6. permit
-  return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(c.env), c.executionCtx); // 7. forward + 8. answer
+export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
+  const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
+  const route = authorize(record, rawPathOf(request.url)); //  4. classify + 5. authorize
+  const permit = await takePermit(env, record, ctx); //        6. permit
+  return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(env), ctx); // 7. forward + 8. answer
 }
 
 /**
  * Steps 1–3 behind the per-client throttle of failed authentications (auth-throttle.ts): a client
  * with too many recent failures gets 429 before any KV or D1 lookup, unless it presents a token
  * this isolate knows to be valid. Every 401 for a presented credential counts as one failure.
+ * A header that named a valid token before skips parsing and hashing (credential.ts).
  */
 async function authenticate(env: Env, headers: Headers): Promise<TokenRecord> {
-  const client = clientKeyOf(headers);
+  const header = headers.get("authorization");
   try {
-    const secret = readSecret(headers); //                             1. credential + 2. shape
+    const known = header === null ? undefined : knownSecretHash(header);
+    if (known !== undefined && isKnownValidToken(known)) return await lookupToken(env, known); // 3. (never throttled)
+    const secret = readSecret(headers); //                                        1. credential + 2. shape
     const secretHash = await hashSecret(secret);
-    refuseIfThrottled(client, isKnownValidToken(secretHash)); //       throttle: 429 before any lookup
-    return await lookupToken(env, secretHash); //                      3. lookup by hash
+    refuseIfThrottled(clientKeyOf(headers), isKnownValidToken(secretHash)); //   throttle: 429 before any lookup
+    const record = await lookupToken(env, secretHash); //                        3. lookup by hash
+    rememberCredential(header!, secretHash);
+    return record;
   } catch (err) {
-    if (err instanceof HttpError && err.status === 401 && headers.has("authorization")) recordFailedAuthentication(client);
+    if (err instanceof HttpError && err.status === 401 && header !== null) recordFailedAuthentication(clientKeyOf(headers));
     throw err;
   }
 }
 
-function forwardLimits(env: Env) {
-  return {
-    maxBodyBytes: Number(env.MAX_BODY_BYTES) || 32 * 1024 * 1024,
-    timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000,
-  };
+/** Read once per isolate: the environment's variables do not change while it lives. */
+let limits: { env: Env; value: ForwardLimits } | undefined;
+
+function forwardLimits(env: Env): ForwardLimits {
+  if (limits?.env !== env) {
+    limits = {
+      env,
+      value: { maxBodyBytes: Number(env.MAX_BODY_BYTES) || 32 * 1024 * 1024, timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000 },
+    };
+  }
+  return limits.value;
 }

@@ -1,6 +1,7 @@
 import { badGateway, gatewayTimeout, payloadTooLarge } from "../errors";
 import type { Permit } from "../limiter/permit-pool";
 import type { Route } from "./authorize";
+import { acceptsEncoding, clientAcceptEncoding, decoderFor, upstreamAcceptEncoding } from "./encoding";
 
 /**
  * Steps 7 and 8: stream the request to the upstream and its answer back. Bodies are never
@@ -47,27 +48,30 @@ export async function forward(
   ctx: WaitUntil,
 ): Promise<Response> {
   let handedOff = false;
+  const deadline = new Deadline(limits.timeoutMs);
   try {
-    const declared = request.headers.get("content-length");
+    // A GET or HEAD goes upstream without a body: fetch refuses one, and no VictoriaMetrics API
+    // reads it. Forwarding the request without it is what a plain HTTP proxy would do.
+    const body = request.method === "GET" || request.method === "HEAD" ? null : request.body;
+    const declared = body ? request.headers.get("content-length") : null;
     if (declared !== null && Number(declared) > limits.maxBodyBytes) throw tooLarge(limits);
 
     // A declared length is enforced by the runtime itself; only a chunked upload needs counting.
-    const upload = request.body && declared === null ? limitBody(request.body, limits.maxBodyBytes) : undefined;
-    const upstream = await fetchWithTimeout(
-      upstreamUrl(route, rawQuery),
-      {
-        method: request.method,
-        headers: upstreamHeaders(request.headers),
-        body: upload ? upload.stream : request.body,
-        redirect: "manual",
-        // Bodies pass through as the upstream encoded them: no gunzip here and gzip again on the
-        // way out. The runtime presents every request as accepting `br, gzip`; Cloudflare's edge
-        // negotiates the client's real Accept-Encoding (locally, use `curl --compressed`).
-        encodeResponseBody: "manual",
-      },
-      limits,
-      () => upload?.exceeded() === true,
-    );
+    const upload = body && declared === null ? limitBody(body, limits.maxBodyBytes) : undefined;
+    const accepted = clientAcceptEncoding(request);
+    const outgoing: RequestInit = {
+      method: request.method,
+      headers: upstreamHeaders(request.headers, accepted, body !== null),
+      body: upload ? upload.stream : body,
+      redirect: "manual",
+      signal: deadline.signal,
+      // The body as the upstream encoded it: no gunzip here and gzip again on the way out (the
+      // upstream is asked only for codings the client accepts). An option of fetch itself: a
+      // Request object does not carry it, and wrapping the request in one re-wraps the upload
+      // (measured: about twice the latency of an import at one connection).
+      encodeResponseBody: "manual",
+    };
+    const upstream = await fetchUpstream(upstreamUrl(route, rawQuery), outgoing, deadline, limits, () => upload?.exceeded() === true);
 
     const headers = new Headers();
     for (const [name, value] of upstream.headers) {
@@ -77,49 +81,140 @@ export async function forward(
     // reading or cancelling it, so a relayed one would never end and its permit never return.
     if (!upstream.body || request.method === "HEAD") {
       upstream.body?.cancel().catch(() => undefined);
-      return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" });
+      return new Response(null, responseInit(upstream, headers));
     }
 
-    const relayed = relayBody(upstream.body, limits.timeoutMs);
-    const response = new Response(relayed.stream, { status: upstream.status, statusText: upstream.statusText, headers, encodeBody: "manual" });
+    const readable = decodeIfUnaccepted(upstream.body, headers, accepted);
+    const relayed = relay(readable, headers.get("content-length"), deadline);
+    const response = new Response(relayed.stream, responseInit(upstream, headers));
     ctx.waitUntil(relayed.ended.finally(() => permit.release()));
     handedOff = true;
     return response;
   } finally {
-    if (!handedOff) permit.release();
+    if (!handedOff) {
+      deadline.clear();
+      permit.release();
+    }
   }
 }
 
 /**
- * Relays the upstream body to the client and says when the transfer is over, however it ends:
- * read to the end, upstream reset, upstream stalled for longer than `idleMs` between chunks, or
- * the client went away (the runtime cancels the stream). A JS pump rather than a native pipe,
- * because only `cancel` tells us at once that the client left while the upstream is quiet.
+ * "manual" only for a body that is encoded already: it is sent as is. An identity body stays
+ * "automatic", so whatever compresses for the client afterwards really encodes it (Cloudflare's
+ * edge; locally miniflare, which sets Content-Encoding on the Worker's answer and leaves the
+ * encoding to the runtime; "manual" would tell the runtime the bytes are encoded already).
  */
-function relayBody(body: ReadableStream<Uint8Array>, idleMs: number) {
+function responseInit(upstream: Response, headers: Headers): ResponseInit {
+  const encodeBody = headers.has("content-encoding") ? "manual" : "automatic";
+  return { status: upstream.status, statusText: upstream.statusText, headers, encodeBody };
+}
+
+/**
+ * The one timer of a request. It bounds the wait for the upstream's headers together with the
+ * delivery of a small body of known length, or, re-armed, watches a streamed body for upstream
+ * silence; firing aborts `signal`, which the upstream fetch and the body's pipe both observe.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  fired = false;
+
+  constructor(readonly ms: number) {
+    this.arm(() => this.fire());
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  arm(onTimeout: () => void): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(onTimeout, this.ms);
+  }
+
+  fire(): void {
+    this.fired = true;
+    this.controller.abort(new Error("upstream timed out"));
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** Bodies of a known length up to this size are relayed by the runtime alone (see `relay`). */
+const NATIVE_RELAY_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Relays the upstream body to the client and says when the transfer is over, however it ends:
+ * delivered to the end, upstream reset, upstream stalled, or the client went away (the runtime
+ * cancels the stream, which fails the pipe). The permit is released on `ended`.
+ *
+ * - A body of known length up to NATIVE_RELAY_MAX_BYTES (every query answer and write
+ *   acknowledgement VictoriaMetrics sends with a Content-Length) is piped by the runtime into a
+ *   `FixedLengthStream`: no JavaScript per chunk. Headers and body together must be delivered
+ *   within the timeout of the request being sent, whatever the reason they are not (upstream
+ *   silent, or a client reading a megabyte at less than ~35 KB/s with the default 30 s).
+ * - Any other body (streamed exports, large answers) is relayed by `watchedRelay`: an upstream
+ *   silent mid-body for one to two timeout periods is cut; a client that reads slowly never is.
+ */
+function relay(body: ReadableStream<Uint8Array>, contentLength: string | null, deadline: Deadline) {
+  const length = contentLength === null ? NaN : Number(contentLength);
+  if (Number.isSafeInteger(length) && length <= NATIVE_RELAY_MAX_BYTES) {
+    const pipe = new FixedLengthStream(length); // the timer of the headers keeps running
+    return { stream: pipe.readable, ended: settle(body.pipeTo(pipe.writable, { signal: deadline.signal }), deadline) };
+  }
+  return watchedRelay(body, deadline);
+}
+
+/**
+ * The JavaScript relay for streamed bodies: one `read` per chunk and nothing else per chunk; the
+ * request's timer, re-armed every timeout period, cuts the transfer when a read has been pending
+ * for a whole period with no chunk arriving. (workerd's `pipeTo` does not stop on its `signal`
+ * while a read of a JavaScript source is pending, so a pipe here could not be cut.)
+ */
+function watchedRelay(body: ReadableStream<Uint8Array>, deadline: Deadline) {
   const reader = body.getReader();
+  let chunks = 0;
+  let seen = 0;
+  let reading = false;
   let finish!: () => void;
-  const ended = new Promise<void>((resolve) => (finish = resolve));
+  const ended = new Promise<void>((resolve) => (finish = resolve)).then(() => deadline.clear());
   const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const watch = () => {
+        if (reading && chunks === seen) {
+          const stalled = new Error("upstream body stalled");
+          controller.error(stalled);
+          reader.cancel(stalled).catch(() => undefined);
+          return finish();
+        }
+        seen = chunks;
+        deadline.arm(watch);
+      };
+      deadline.arm(watch);
+    },
     async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("upstream body stalled")), idleMs);
-      });
+      reading = true;
       try {
-        const chunk = await Promise.race([reader.read(), stalled]);
+        const chunk = await reader.read();
+        reading = false;
         if (chunk.done) {
           controller.close();
           finish();
         } else {
+          chunks++;
           controller.enqueue(chunk.value);
         }
       } catch (err) {
-        controller.error(err);
-        reader.cancel(err).catch(() => undefined);
+        reading = false;
+        try {
+          controller.error(err);
+        } catch {
+          // already errored by the watchdog
+        }
         finish();
-      } finally {
-        if (timer !== null) clearTimeout(timer);
       }
     },
     cancel(reason) {
@@ -130,23 +225,47 @@ function relayBody(body: ReadableStream<Uint8Array>, idleMs: number) {
   return { stream, ended };
 }
 
+/** The pipe's end, however it ends, with the request's timer cleared. */
+function settle(pipe: Promise<void>, deadline: Deadline): Promise<void> {
+  return pipe.then(
+    () => deadline.clear(),
+    () => deadline.clear(),
+  );
+}
+
+/**
+ * The body as the client can read it: as sent when the client accepts its coding (the upstream
+ * was asked only for codings the client accepts, so this is the rule), decoded when the upstream
+ * used another coding the runtime can decode. A coding neither is refused by the caller's 502.
+ */
+function decodeIfUnaccepted(body: ReadableStream<Uint8Array>, headers: Headers, accepted: string): ReadableStream<Uint8Array> {
+  const coding = headers.get("content-encoding");
+  if (coding === null || acceptsEncoding(accepted, coding)) return body;
+  const format = decoderFor(coding);
+  if (!format) {
+    body.cancel().catch(() => undefined);
+    throw badGateway(`The deployment answered in the content coding '${coding.slice(0, 32)}', which this client does not accept: send Accept-Encoding with it, or none.`);
+  }
+  headers.delete("content-encoding");
+  headers.delete("content-length");
+  return body.pipeThrough(new DecompressionStream(format));
+}
+
 function upstreamUrl(route: Route, rawQuery: string): string {
   const base = route.upstreamBase.endsWith("/") ? route.upstreamBase.slice(0, -1) : route.upstreamBase;
   return base + route.path + rawQuery;
 }
 
-function upstreamHeaders(incoming: Headers): Headers {
+function upstreamHeaders(incoming: Headers, acceptEncoding: string, withBody: boolean): Headers {
   const out = new Headers();
-  const connectionListed = new Set(
-    (incoming.get("connection") ?? "")
-      .split(",")
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const connection = incoming.get("connection");
+  const connectionListed = connection === null ? undefined : new Set(connection.split(",").map((h) => h.trim().toLowerCase()));
   for (const [name, value] of incoming) {
-    if (DROPPED_REQUEST_HEADERS.has(name) || connectionListed.has(name) || name.startsWith("cf-")) continue;
+    if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith("cf-") || connectionListed?.has(name)) continue;
     out.append(name, value);
   }
+  if (!withBody) out.delete("content-length");
+  out.set("accept-encoding", upstreamAcceptEncoding(acceptEncoding));
   return out;
 }
 
@@ -170,25 +289,28 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
   return { stream, exceeded: () => over };
 }
 
-/** The upstream's answer (headers) within the timeout; our failures to get it as 413, 504 or 502. */
-async function fetchWithTimeout(url: string, init: RequestInit, limits: ForwardLimits, uploadExceeded: () => boolean): Promise<Response> {
-  const { timeoutMs } = limits;
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
+/**
+ * workerd's refusals to send a request at all (a TypeError, where a failed connection is an Error
+ * such as "Network connection lost."): raised before the upstream was contacted, so never the
+ * deployment's fault. The client-caused one (a GET or HEAD with a body) is prevented above.
+ */
+const NOT_SENT = /^(Request with a GET or HEAD method cannot have a body|Invalid HTTP method|Invalid header|Invalid URL|Fetch API cannot load)/;
+
+/**
+ * The upstream's answer (headers) within the timeout; our failures to get it as 413, 504 or 502.
+ * A request the runtime refused to send is rethrown as our own error (a logged 500 that blames no
+ * deployment).
+ */
+async function fetchUpstream(url: string, init: RequestInit, deadline: Deadline, limits: ForwardLimits, uploadExceeded: () => boolean): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: controller.signal });
-  } catch {
+    return await fetch(url, init);
+  } catch (err) {
     if (uploadExceeded()) throw tooLarge(limits);
-    if (timedOut) {
-      throw gatewayTimeout(`The deployment did not answer within ${timeoutMs / 1000} s: retry later; if it persists, check the deployment's health.`);
+    if (deadline.fired) {
+      throw gatewayTimeout(`The deployment did not answer within ${limits.timeoutMs / 1000} s: retry later; if it persists, check the deployment's health.`);
     }
+    if (err instanceof TypeError && NOT_SENT.test(err.message)) throw new Error(`upstream request not sent: ${err.message}`);
     throw badGateway("The deployment could not be reached: retry later; if it persists, check the deployment's URL and health.");
-  } finally {
-    clearTimeout(timer);
   }
 }
 

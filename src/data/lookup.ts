@@ -110,9 +110,3 @@ export function isKnownValidToken(secretHash: string): boolean {
 export function forgetTokenRecord(secretHash: string): void {
   cache.delete(secretHash);
 }
-
-/** Empties the isolate cache; for tests. */
-export function resetLookupCache(): void {
-  cache.clear();
-  inFlight.clear();
-}

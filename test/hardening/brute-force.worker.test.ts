@@ -3,7 +3,6 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_THROTTLE, resetAuthThrottle } from "../../src/data/auth-throttle";
-import { resetLookupCache } from "../../src/data/lookup";
 import worker from "../../src/index";
 import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
@@ -73,7 +72,6 @@ let upstream: RecordingFetch;
 const figures: Record<string, unknown> = {};
 
 beforeEach(() => {
-  resetLookupCache();
   resetPermitPools();
   resetAuthThrottle();
   upstream?.restore();

@@ -1,7 +1,6 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resetLookupCache } from "../../src/data/lookup";
 import worker from "../../src/index";
 import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { singleNode, token } from "../worker/helpers/tokens";
@@ -22,7 +21,6 @@ import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
 const VM = "http://vm.lookup-sharing.test";
 let upstream: RecordingFetch;
 beforeAll(() => {
-  resetLookupCache();
   resetPermitPools();
   upstream = recordUpstreams([VM]);
 });
@@ -54,7 +52,6 @@ describe("a request never waits on another request's lookup alone", () => {
   it("a request that joined a stalled lookup reads through itself instead of waiting for it", async () => {
     const d = await singleNode(VM, "lookup sharing");
     const t = await token(d.id, "r");
-    resetLookupCache();
     // The first request's KV read stalls for 1.2 s, as under load or when that request dies.
     const kv = countingKv(1_200);
     const first = send(kv.env, t.value);
@@ -70,7 +67,6 @@ describe("a request never waits on another request's lookup alone", () => {
   it("concurrent requests that find the lookup under way still share it when it settles promptly", async () => {
     const d = await singleNode(VM, "lookup sharing 2");
     const t = await token(d.id, "r");
-    resetLookupCache();
     const kv = countingKv();
     const statuses = await Promise.all(Array.from({ length: 8 }, () => send(kv.env, t.value)));
     expect(statuses).toEqual(Array(8).fill(200));

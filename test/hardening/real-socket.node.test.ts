@@ -282,6 +282,32 @@ describe("permits never leak (real sockets)", () => {
     up.release();
   });
 
+  it("clients aborting during the download of a body of declared length free their permits (relayed by the runtime)", async () => {
+    up.setMode("hang-body-sized");
+    const since = Date.now() + 300;
+    const answers = await fire(LIMIT, () => rawRequest(stack.worker.port, read(), { abortAfterMs: 300 }));
+    expect(count(answers)).toEqual({ 200: LIMIT });
+    up.setMode("ok");
+    await recovered("after client aborts during a sized download (upstream stalled)", since);
+    up.release();
+  });
+
+  it("an upstream stalling mid-body: the client sees a cut response after the timeout, the permit is freed", async () => {
+    for (const mode of ["hang-body", "hang-body-sized"] as const) {
+      up.setMode(mode);
+      const answers = await fire(LIMIT, () => rawRequest(stack.worker.port, read(), { timeoutMs: 10_000 }));
+      up.setMode("ok");
+      for (const a of answers) {
+        expect(a.status).toBe(200); // headers had been relayed: the status cannot change any more
+        expect(a.ended).not.toBe("complete"); // the body is cut short: the client can tell
+        // Within the timeout of the headers for a sized body, one to two timeout periods for a streamed one.
+        expect(a.ms).toBeLessThan(2 * TIMEOUT_MS + 1_500);
+      }
+      await recovered(`after an upstream stalled mid-body (${mode})`, Date.now());
+      up.release();
+    }
+  });
+
   it("clients aborting while the upstream has not answered free their permits (at the latest at the timeout)", async () => {
     up.setMode("hang");
     const since = Date.now() + 200;
@@ -300,6 +326,28 @@ describe("permits never leak (real sockets)", () => {
       expect(a.ended).not.toBe("complete"); // the body is cut short: the client can tell
     }
     await recovered("after upstream reset mid-response", Date.now());
+  });
+});
+
+describe("a GET or HEAD with a body", () => {
+  it("is forwarded without its body: never a 5xx, never 'could not be reached'", async () => {
+    const token = stack.tokens.find((x) => x.name === "single rw")!;
+    stack.single.setMode("ok");
+    for (const method of ["GET", "HEAD"]) {
+      const before = stack.single.arrivals().length;
+      const body = "query=up";
+      const a = await rawRequest(
+        stack.worker.port,
+        head(method, "/api/v1/query?query=up", { authorization: `Bearer ${token.secret}`, "content-type": "application/x-www-form-urlencoded", "content-length": String(body.length) }) + body,
+        { headOnly: method === "HEAD" },
+      );
+      expect(a.status, `${method}: ${a.body}`).toBe(200);
+      const arrived = stack.single.arrivals().slice(before);
+      expect(arrived).toHaveLength(1);
+      expect(arrived[0]!.method).toBe(method);
+      expect(arrived[0]!.body).toBe("");
+      expect(arrived[0]!.headers["content-length"] ?? "0").toBe("0");
+    }
   });
 });
 

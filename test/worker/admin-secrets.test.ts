@@ -1,3 +1,4 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
@@ -13,7 +14,7 @@ async function fetchWith(secrets: Secrets, method: string, path: string, body?: 
   for (const [name, value] of Object.entries(secrets)) if (value === undefined) delete (bindings as unknown as Record<string, unknown>)[name];
   const init: RequestInit = { method, headers: { "x-vm-cloud-access": ADMIN_KEY, ...(body ? { "content-type": "application/json" } : {}) } };
   if (body) init.body = JSON.stringify(body);
-  return worker.fetch(new Request(`${BASE}${path}`, init), bindings);
+  return worker.fetch(new Request(`${BASE}${path}`, init), bindings, createExecutionContext());
 }
 
 const SINGLE = { name: "secrets", type: "single_node", tier: 20, upstream_url: "http://127.0.0.1:8428" };
@@ -58,7 +59,7 @@ describe("management plane without its Worker secrets", () => {
   });
 
   it("still serves the OpenAPI document, which needs no secret", async () => {
-    const res = await worker.fetch(new Request(`${new URL(BASE).origin}/admin/openapi.json`), { ...env, TOKEN_ENCRYPTION_KEY: "" } as Env);
+    const res = await worker.fetch(new Request(`${new URL(BASE).origin}/admin/openapi.json`), { ...env, TOKEN_ENCRYPTION_KEY: "" } as Env, createExecutionContext());
     expect(res.status).toBe(200);
   });
 

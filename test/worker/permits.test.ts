@@ -1,7 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { resetLookupCache } from "../../src/data/lookup";
 import { PermitPools, permitPoolStats, resetPermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 import { singleNode, smallestTier, token } from "./helpers/tokens";
@@ -17,7 +16,6 @@ let gates: ReturnType<typeof gatedResponse>[];
 let limit: number;
 
 beforeEach(async () => {
-  resetLookupCache();
   resetPermitPools();
   gates = [];
   limit = (await smallestTier("single_node")).access_token_concurrent_requests;
@@ -126,6 +124,18 @@ describe("concurrency permits on the data path", () => {
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
     await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a stalled upstream body");
+  });
+
+  it("never cuts a client that reads slowly: the stall guard watches the upstream only", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await query(t.value);
+    gates[0]!.finish(); // the upstream has everything ready at once
+    // The client reads nothing for three timeout periods (UPSTREAM_TIMEOUT_MS is 500 ms here).
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(permitPoolStats(t.id)?.inUse).toBe(1);
+    expect(await res.text()).toBe("partial done");
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a slow read");
   });
 
   it("frees the permit when the client aborts the download", async () => {

@@ -15,6 +15,8 @@ export type Mode =
   | "hang"
   /** Send headers and part of the body, then stall until released. */
   | "hang-body"
+  /** The same with a declared Content-Length (the runtime relays such a body natively). */
+  | "hang-body-sized"
   /** Send headers and part of the body, then destroy the connection. */
   | "reset-body"
   /** Destroy the connection before any answer. */
@@ -109,6 +111,11 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
           return;
         case "hang-body":
           res.writeHead(200, { "content-type": "application/json" });
+          res.write('{"status":"success","data":');
+          held.set(res, { arrival, bodyStarted: true });
+          return;
+        case "hang-body-sized":
+          res.writeHead(200, { "content-type": "application/json", "content-length": "30" });
           res.write('{"status":"success","data":');
           held.set(res, { arrival, bodyStarted: true });
           return;
