@@ -67,6 +67,14 @@ export function decideLease(
   };
 }
 
+/**
+ * Less than a tenth of the limit (at least one permit) left unleased: holders are told the token
+ * is contended, so they stop keeping headroom and hand spare permits back at once.
+ */
+export function isTight(live: number, limit: number): boolean {
+  return limit - live < Math.max(1, Math.ceil(limit / 10));
+}
+
 export function expiredHolders(leases: ReadonlyMap<string, Lease>, now: number): string[] {
   return [...leases].filter(([, lease]) => lease.expiresAt <= now).map(([holder]) => holder);
 }

@@ -5,7 +5,6 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_THROTTLE, resetAuthThrottle } from "../../src/data/auth-throttle";
 import { resetLookupCache } from "../../src/data/lookup";
 import worker from "../../src/index";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
 import { singleNode, token } from "../worker/helpers/tokens";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
@@ -74,7 +73,6 @@ const figures: Record<string, unknown> = {};
 
 beforeEach(() => {
   resetLookupCache();
-  resetPermitPools();
   resetAuthThrottle();
   upstream?.restore();
   upstream = recordUpstreams([VM]);

@@ -3,7 +3,6 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetLookupCache } from "../../src/data/lookup";
 import worker from "../../src/index";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { singleNode, token } from "../worker/helpers/tokens";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
 
@@ -23,7 +22,6 @@ const VM = "http://vm.lookup-sharing.test";
 let upstream: RecordingFetch;
 beforeAll(() => {
   resetLookupCache();
-  resetPermitPools();
   upstream = recordUpstreams([VM]);
 });
 afterAll(() => upstream.restore());

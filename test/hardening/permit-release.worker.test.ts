@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetLookupCache } from "../../src/data/lookup";
-import { permitPoolStats, resetPermitPools } from "../../src/limiter/permit-pool";
+import { permitPoolStats } from "../../src/limiter/permit-pool";
 import { singleNode, smallestTier, token } from "../worker/helpers/tokens";
 import { runSettings } from "./lib/requests";
 
@@ -65,7 +65,6 @@ function answer(): Response | Promise<Response> {
 
 beforeAll(async () => {
   resetLookupCache();
-  resetPermitPools();
   original = globalThis.fetch;
   globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;

@@ -3,7 +3,6 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetLookupCache } from "../../src/data/lookup";
 import worker from "../../src/index";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
 import { singleNode, token } from "./helpers/tokens";
 import { mockUpstreams, type UpstreamMock } from "./helpers/upstream";
@@ -57,7 +56,6 @@ async function send(e: Env, secret: string, path = "/api/v1/query?query=up"): Pr
 let upstream: UpstreamMock;
 beforeEach(() => {
   resetLookupCache();
-  resetPermitPools();
   upstream = mockUpstreams({ [VM]: () => Response.json({ status: "success" }) });
 });
 afterEach(() => {

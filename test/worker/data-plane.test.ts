@@ -1,7 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetLookupCache } from "../../src/data/lookup";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
 import { cluster, revoke, singleNode, token } from "./helpers/tokens";
 import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
@@ -19,7 +18,6 @@ function echoUpstream(request: Request): Response {
 
 beforeEach(() => {
   resetLookupCache();
-  resetPermitPools();
   upstream = mockUpstreams({ [VM]: echoUpstream, [INSERT]: echoUpstream, [SELECT]: echoUpstream });
 });
 
