@@ -87,13 +87,14 @@ export function nextHeadroom(headroom: number, event: "exhausted" | "check-in" |
 
 /**
  * Whether to hand permits back now, after a release. Only when the Durable Object said the
- * token is contended: then the spare permits (held beyond what is in use and waiting) go back
- * at once, so demand elsewhere is admitted. Uncontended, an idle lease is kept: the next
- * acquire's check-in renews or resizes it in the same call, and otherwise it lapses at its
- * deadline — a sparse token pays one call per request, not a lease and a return.
+ * token is contended: then the permits held beyond what this isolate keeps (`keep`: in use, or
+ * its recent peak if higher — leases sized to recent use) go back at once, so demand elsewhere
+ * is admitted. Uncontended, an idle lease is kept: the next acquire's check-in renews or resizes
+ * it in the same call, and otherwise it lapses at its deadline — a sparse token pays one call
+ * per request, not a lease and a return.
  */
-export function shouldHandBack(p: { held: number; inUse: number; waiting: number; revoked: boolean; contended: boolean }): boolean {
-  return !p.revoked && p.contended && p.waiting === 0 && p.held > p.inUse;
+export function shouldHandBack(p: { held: number; keep: number; waiting: number; revoked: boolean; contended: boolean }): boolean {
+  return !p.revoked && p.contended && p.waiting === 0 && p.held > p.keep;
 }
 
 /**

@@ -165,7 +165,9 @@ export class PermitPools {
         if (step === "local" && pool.queue.length === 0) return { ok: true, permit: this.take(pool, waitUntil) };
         // A call that counted this acquire and still came back short (or failed): the token is at its limit here; wait.
         const counted = last !== undefined && last.seq >= me && (last.short || last.failed);
-        if (step === "full" || step === "local" || round >= MAX_ROUNDS || counted) {
+        // Contended and busy here: a local release is the quickest permit; the queue's head asks the DO meanwhile.
+        const turnover = step === "exhausted" && pool.contended && pool.lastCall?.outcome.short === true && pool.inUse > 0;
+        if (step === "full" || step === "local" || turnover || round >= MAX_ROUNDS || counted) {
           // The wait is counted from arrival: a slow call eats into it.
           return await this.wait(pool, waitUntil, options, startedAt);
         }
@@ -248,7 +250,8 @@ export class PermitPools {
         const step = nextStep(view(pool), now, this.timings.checkInMs);
         if (pool.queue.find((w) => !w.granted) === waiter && (step === "check-in" || step === "exhausted")) {
           // The head of the queue asks the DO for what the queue needs, at most once per pollMs.
-          const pollAt = (pool.lastCall?.at ?? -Infinity) + this.timings.pollMs;
+          const last = pool.lastCall;
+          const pollAt = last && (last.outcome.short || last.outcome.failed) ? last.at + this.timings.pollMs : -Infinity;
           if (pool.inflight || pollAt <= now) sleeps.push(this.refresh(pool, step));
           else sleepMs = Math.min(sleepMs, pollAt - now);
         }
@@ -417,7 +420,7 @@ export class PermitPools {
       while (pool.inflight) await pool.inflight.done;
       pool.handBackPending = false;
       if (!this.handBackDue(pool) || this.pools.get(pool.tokenId) !== pool) return;
-      await this.call(pool, pool.inUse);
+      await this.call(pool, this.keep(pool));
       // Dropped only if nothing here uses it: a second pool for the token would share this
       // isolate's holder id in the DO, and the two would overwrite each other's lease.
       const untouched = pool.inUse === 0 && pool.held === 0 && pool.queue.length === 0 && pool.calling === 0 && pool.inflight === undefined;
@@ -439,7 +442,15 @@ export class PermitPools {
 
   private handBackDue(pool: Pool): boolean {
     if (pool.calling > 0) return false;
-    return shouldHandBack({ held: pool.held, inUse: pool.inUse, waiting: pool.queue.length, revoked: pool.revoked, contended: pool.contended });
+    return shouldHandBack({ held: pool.held, keep: this.keep(pool), waiting: pool.queue.length, revoked: pool.revoked, contended: pool.contended });
+  }
+
+  /**
+   * Permits kept when handing back: exactly those in use. (Keeping the recent peak instead was
+   * tried in the simulation: the kept permits then sit idle in many isolates and refusals rose.)
+   */
+  private keep(pool: Pool): number {
+    return Math.min(pool.limit, pool.inUse);
   }
 }
 

@@ -61,7 +61,7 @@ describe("leaseWant and headroom", () => {
   });
 
   it("hands spare permits back only when the token is contended and nobody here waits", () => {
-    const spare = { held: 3, inUse: 1, waiting: 0, revoked: false, contended: true };
+    const spare = { held: 3, keep: 1, waiting: 0, revoked: false, contended: true };
     expect(shouldHandBack(spare)).toBe(true);
     expect(shouldHandBack({ ...spare, contended: false })).toBe(false); // sparse and uncontended: keep it, no call
     expect(shouldHandBack({ ...spare, waiting: 1 })).toBe(false);
