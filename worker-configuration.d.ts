@@ -11,6 +11,7 @@ interface __BaseEnv_Env {
 	ADMIN_API_KEY: string;
 	TOKEN_ENCRYPTION_KEY: string;
 	TOKEN_LIMITER: DurableObjectNamespace<import("./src/index").TokenLimiter>;
+	LOCATION_LIMITER: DurableObjectNamespace<import("./src/index").LocationLimiter>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {

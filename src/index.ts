@@ -4,6 +4,7 @@ import { consoleApp } from "./console";
 import { handleDataRequest } from "./data/data-plane";
 import { toErrorResponse } from "./errors";
 
+export { LocationLimiter } from "./limiter/location-limiter";
 export { TokenLimiter } from "./limiter/token-limiter";
 
 const app = new Hono<{ Bindings: Env }>();

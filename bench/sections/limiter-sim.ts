@@ -20,9 +20,10 @@ export async function run(ctx: BenchContext): Promise<string> {
     entry,
     [
       `import { PermitPools } from ${JSON.stringify(join(REPO_ROOT, "src/limiter/permit-pool.ts"))};`,
-      `import { decideLease, livePermits, isTight, CONTENTION_WINDOW_MS } from ${JSON.stringify(join(REPO_ROOT, "src/limiter/lease-ledger.ts"))};`,
+      `import { decideLease, livePermits, isTight, routeViaLocation, CONTENTION_WINDOW_MS } from ${JSON.stringify(join(REPO_ROOT, "src/limiter/lease-ledger.ts"))};`,
+      `import { BlockLedger } from ${JSON.stringify(join(REPO_ROOT, "src/limiter/block-ledger.ts"))};`,
       `import { simulate } from ${JSON.stringify(join(BENCH_DIR, "sim/limiter-sim.ts"))};`,
-      `export const run = (s) => simulate({ PermitPools, decideLease, livePermits, isTight, contentionWindowMs: CONTENTION_WINDOW_MS }, s);`,
+      `export const run = (s) => simulate({ PermitPools, decideLease, livePermits, isTight, contentionWindowMs: CONTENTION_WINDOW_MS, ...(s.oneLevel ? {} : { BlockLedger, routeViaLocation }) }, s);`,
     ].join("\n"),
   );
   const outfile = join(ctx.tmpDir, "sim.mjs");
@@ -45,15 +46,16 @@ export async function run(ctx: BenchContext): Promise<string> {
     fmt(o.meanInFlight),
     `${fmt(o.refusedPct, 2)}%`,
     `${fmt(o.unavailablePct, 2)}%`,
-    `${fmt(o.doCallsPerSecond)} (${fmt(o.busiestObjectUtilisation * 100)}%)`,
+    `${fmt(o.doCallsPerSecond)} (${fmt(o.tokenObjectUtilisation * 100)}%)`,
+    `${o.locationObjects} (${fmt(o.busiestObjectUtilisation * 100)}%)`,
     fmt(o.doQueueP99Ms, 1),
     `${fmt(o.acquireP50Ms, 1)} / ${fmt(o.acquireP99Ms, 1)}`,
   ]);
   return [
-    "## Limiter past one Durable Object and one region (simulation: real PermitPools + ledger, virtual time, object = 1 ms per call)",
+    "## Limiter past one Durable Object and one region (simulation: real PermitPools, ledger and BlockLedger, virtual time, every object 1 ms per call)",
     "",
     table(
-      ["scenario", "offered req/s (in flight)", "admitted req/s", "max in flight / limit", "mean in flight", "refused (429)", "503", "token object calls/s (busy)", "object queue p99 ms", "acquire p50 / p99 ms"],
+      ["scenario", "offered req/s (in flight)", "admitted req/s", "max in flight / limit", "mean in flight", "refused (429)", "503", "token object calls/s (busy)", "location objects (busiest object busy)", "object queue p99 ms", "acquire p50 / p99 ms"],
       rows,
     ),
     "",

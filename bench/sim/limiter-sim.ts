@@ -29,6 +29,7 @@ export interface LeaseGrant {
   expiresAt: number;
   revoked: boolean;
   contended: boolean;
+  route?: "location";
 }
 type PermitResult = { ok: true; permit: { release(): void } } | { ok: false; reason: string; retryAfterSeconds: number };
 export interface Deps {
@@ -36,8 +37,11 @@ export interface Deps {
     holder?: string,
     timings?: { checkInMs?: number },
   ) => {
-    acquire(ns: unknown, tokenId: string, limit: number, waitUntil: (p: Promise<unknown>) => void, options?: { maxWaitMs?: number }): Promise<PermitResult>;
+    acquire(ns: unknown, tokenId: string, limit: number, waitUntil: (p: Promise<unknown>) => void, options?: { maxWaitMs?: number; location?: unknown }): Promise<PermitResult>;
   };
+  /** The second level; absent: isolates always call the token's object. */
+  BlockLedger?: new (holder: string, parent: (tokenId: string) => { lease(req: LeaseRequest): Promise<LeaseGrant> }) => { lease(req: LeaseRequest): Promise<LeaseGrant> };
+  routeViaLocation?(leases: ReadonlyMap<string, Lease>, holder: string, now: number): boolean;
   decideLease(leases: ReadonlyMap<string, Lease>, req: LeaseRequest, now: number): { granted: number; lease: Lease | undefined; short: boolean };
   livePermits(leases: ReadonlyMap<string, Lease>, now: number): number;
   isTight(live: number, limit: number): boolean;
@@ -70,6 +74,8 @@ export interface Scenario {
   /** The acquire's bounded wait (ms); 0 refuses at once, as before waiting existed. */
   maxWaitMs?: number;
   checkInMs?: number;
+  /** No second level: isolates always call the token's object (the design before per-location objects). */
+  oneLevel?: boolean;
 }
 
 export interface Outcome {
@@ -84,12 +90,18 @@ export interface Outcome {
   maxInFlight: number;
   meanInFlight: number;
   doCallsPerSecond: number;
-  /** Busy share of the busiest object (here the token's). */
+  /** Busy share of the token's object and of the busiest object overall (a location's, with the second level). */
+  tokenObjectUtilisation: number;
   busiestObjectUtilisation: number;
+  /** Location objects that served calls. */
+  locationObjects: number;
   doQueueP99Ms: number;
   acquireP50Ms: number;
   acquireP99Ms: number;
 }
+
+/** Round trip between an isolate and its location's object (same location). */
+const NEAR_RTT_MS = 2;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -117,37 +129,54 @@ export async function simulate(deps: Deps, s: Scenario): Promise<Outcome> {
   try {
     const warmEnd = s.warmupSeconds * 1000;
     const end = (s.warmupSeconds + s.seconds) * 1000;
-    // The token's object: one call at a time, in arrival order.
+    // Every object serves one call at a time, in arrival order, `doServiceMs` each.
+    const servers: { busyUntil: number; busyMs: number; calls: number }[] = [];
+    const queueWaits: number[] = [];
+    const serve = <T>(server: (typeof servers)[number], rttMs: number, handle: () => Promise<T> | T): Promise<T> =>
+      new Promise((resolve) => {
+        const arrive = clock.now + rttMs / 2;
+        const start = Math.max(arrive, server.busyUntil);
+        server.busyUntil = start + s.doServiceMs;
+        if (arrive >= warmEnd && arrive < end) {
+          server.calls++;
+          server.busyMs += s.doServiceMs;
+          queueWaits.push(start - arrive);
+        }
+        clock.at(start + s.doServiceMs, () => {
+          void Promise.resolve(handle()).then((r) => clock.at(clock.now + rttMs / 2, () => resolve(r)));
+        });
+      });
+    const newServer = () => {
+      const server = { busyUntil: 0, busyMs: 0, calls: 0 };
+      servers.push(server);
+      return server;
+    };
+    // The token's object.
     const leases = new Map<string, Lease>();
     let contendedUntil = 0;
-    let busyUntil = 0;
-    let busyMs = 0;
-    let calls = 0;
-    const queueWaits: number[] = [];
-    const objectFor = (rttMs: number) => ({
-      lease(req: LeaseRequest): Promise<LeaseGrant> {
-        return new Promise((resolve) => {
-          const arrive = clock.now + rttMs / 2;
-          const start = Math.max(arrive, busyUntil);
-          busyUntil = start + s.doServiceMs;
-          if (arrive >= warmEnd && arrive < end) {
-            calls++;
-            busyMs += s.doServiceMs;
-            queueWaits.push(start - arrive);
-          }
-          clock.at(start + s.doServiceMs, () => {
-            const now = clock.now;
-            const d = deps.decideLease(leases, req, now);
-            if (d.short) contendedUntil = now + deps.contentionWindowMs;
-            if (d.lease) leases.set(req.holder, d.lease);
-            else leases.delete(req.holder);
-            const contended = now < contendedUntil || deps.isTight(deps.livePermits(leases, now), req.limit);
-            const grant = { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended };
-            clock.at(now + rttMs / 2, () => resolve(grant));
-          });
-        });
-      },
+    const tokenServer = newServer();
+    const tokenObject = (rttMs: number) => ({
+      lease: (req: LeaseRequest): Promise<LeaseGrant> =>
+        serve(tokenServer, rttMs, () => {
+          const now = clock.now;
+          const d = deps.decideLease(leases, req, now);
+          if (d.short) contendedUntil = now + deps.contentionWindowMs;
+          if (d.lease) leases.set(req.holder, d.lease);
+          else leases.delete(req.holder);
+          const contended = now < contendedUntil || deps.isTight(deps.livePermits(leases, now), req.limit);
+          const route = deps.routeViaLocation?.(leases, req.holder, now) ? { route: "location" as const } : {};
+          return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended, ...route };
+        }),
     });
+    // One object per location (the second level), 2 ms from its isolates, the location's RTT from the token's object.
+    const locationObject = (l: Location) => {
+      if (!deps.BlockLedger) return undefined;
+      const server = newServer();
+      const parent = tokenObject(l.rttMs);
+      const ledger = new deps.BlockLedger(`loc:${l.name}`, () => parent);
+      const obj = { lease: (req: LeaseRequest) => serve(server, NEAR_RTT_MS, () => ledger.lease(req)) };
+      return { getByName: () => obj };
+    };
 
     let inFlight = 0;
     let maxInFlight = 0;
@@ -176,15 +205,16 @@ export async function simulate(deps: Deps, s: Scenario): Promise<Outcome> {
 
     let isolateNo = 0;
     for (const loc of s.locations) {
+      const location = locationObject(loc);
+      const obj = tokenObject(loc.rttMs);
+      const ns = { getByName: () => obj };
       for (let i = 0; i < loc.isolates; i++) {
         const pools = new deps.PermitPools(`isolate-${isolateNo++}`, s.checkInMs === undefined ? {} : { checkInMs: s.checkInMs });
-        const obj = objectFor(loc.rttMs);
-        const ns = { getByName: () => obj };
         const one = () => {
           const startedAt = clock.now;
           const counted = startedAt >= warmEnd && startedAt < end;
           if (counted) offered++;
-          pools.acquire(ns, "token", s.limit, waitUntil, { maxWaitMs: s.maxWaitMs }).then((r) => {
+          pools.acquire(ns, "token", s.limit, waitUntil, { maxWaitMs: s.maxWaitMs, location }).then((r) => {
             if (r.ok) {
               track(+1);
               if (counted) {
@@ -226,8 +256,10 @@ export async function simulate(deps: Deps, s: Scenario): Promise<Outcome> {
       unavailablePct: (100 * unavailable) / Math.max(1, offered),
       maxInFlight,
       meanInFlight: inFlightArea / (end - warmEnd),
-      doCallsPerSecond: calls / s.seconds,
-      busiestObjectUtilisation: busyMs / (end - warmEnd),
+      doCallsPerSecond: tokenServer.calls / s.seconds,
+      tokenObjectUtilisation: tokenServer.busyMs / (end - warmEnd),
+      busiestObjectUtilisation: Math.max(...servers.map((x) => x.busyMs)) / (end - warmEnd),
+      locationObjects: servers.filter((x) => x !== tokenServer && x.calls > 0).length,
       doQueueP99Ms: percentile(queueWaits.sort((a, b) => a - b), 99),
       acquireP50Ms: percentile(sorted, 50),
       acquireP99Ms: percentile(sorted, 99),

@@ -18,7 +18,7 @@ export async function handleDataRequest(c: Context<{ Bindings: Env }>): Promise<
   const request = c.req.raw;
   const record = await authenticate(c.env, request.headers); //   1.–3., behind the failed-auth throttle
   const route = authorize(record, rawPathOf(request.url)); //         4. classify + 5. authorize
-  const permit = await takePermit(c.env, record, c.executionCtx, request.signal); // 6. permit
+  const permit = await takePermit(c.env, record, c.executionCtx, request); // 6. permit
   return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(c.env), c.executionCtx); // 7. forward + 8. answer
 }
 

@@ -1,5 +1,5 @@
 import { serviceUnavailable, tooManyRequests, unknownToken } from "../errors";
-import { acquirePermit, type Permit } from "../limiter/permit-pool";
+import { acquirePermit, type LimiterNamespace, type Permit } from "../limiter/permit-pool";
 import type { TokenRecord } from "../store/token-record";
 import type { WaitUntil } from "./forward";
 
@@ -10,11 +10,13 @@ import type { WaitUntil } from "./forward";
  * An acquire that finds no permit waits (bounded, in arrival order) before it is refused; a client
  * that disconnects meanwhile leaves the queue through `signal`.
  */
-export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, signal?: AbortSignal): Promise<Permit> {
+export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, request?: Request): Promise<Permit> {
   const maxWaitMs = Number(env.PERMIT_MAX_WAIT_MS);
+  const colo = (request?.cf as { colo?: unknown } | undefined)?.colo;
   const result = await acquirePermit(env.TOKEN_LIMITER, record.token_id, record.concurrency, (p) => ctx.waitUntil(p), {
-    signal,
+    signal: request?.signal,
     maxWaitMs: Number.isFinite(maxWaitMs) ? maxWaitMs : undefined,
+    location: typeof colo === "string" && env.LOCATION_LIMITER ? locationObjects(env.LOCATION_LIMITER, colo) : undefined,
   });
   if (result.ok) return result.permit;
   switch (result.reason) {
@@ -29,4 +31,9 @@ export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, 
         result.retryAfterSeconds,
       );
   }
+}
+
+/** The second level: the token's object for this location, `<token id>@<colo>` (docs/limiter.md). */
+function locationObjects(ns: Env["LOCATION_LIMITER"], colo: string): LimiterNamespace {
+  return { getByName: (tokenId) => ns.getByName(`${tokenId}@${colo}`) };
 }

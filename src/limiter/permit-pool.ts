@@ -42,6 +42,8 @@ export interface AcquireOptions {
   maxWaitMs?: number;
   /** The client's request signal: a client that disconnects leaves the queue. */
   signal?: AbortSignal;
+  /** This isolate's location objects (the second level), named by token id; used once the token's object asks for it. */
+  location?: LimiterNamespace;
 }
 
 type WaitUntil = (p: Promise<unknown>) => void;
@@ -59,6 +61,8 @@ export type TokenLimiterNamespace = DurableObjectNamespace<TokenLimiter> | Durab
 const MAX_ROUNDS = 4;
 /** Pools kept per isolate; idle ones beyond this are dropped (their leases expire in the DO). */
 const MAX_POOLS = 10_000;
+/** How long a pool the token's object sent to its location's object stays there. */
+const ROUTE_PIN_MS = 60_000;
 /** Weight of the newest hold time in the pool's mean (for Retry-After). */
 const HOLD_EWMA_WEIGHT = 0.2;
 
@@ -92,6 +96,13 @@ interface Pool {
   tokenId: string;
   /** Absent only for a pool that forgetToken() created; such a pool never calls. */
   ns: LimiterNamespace | undefined;
+  /** The location's objects, and whether this pool leases through them (docs/limiter.md, "Per-location objects"). */
+  location: LimiterNamespace | undefined;
+  route: "token" | "location";
+  /** Where the last answer said to lease from next; the pool moves once nothing is in use. */
+  nextRoute: "token" | "location" | undefined;
+  /** Until then route advice is ignored: the pool moved recently (no flip-flop between the levels). */
+  pinnedUntil: number;
   limit: number;
   held: number;
   inUse: number;
@@ -150,6 +161,13 @@ export class PermitPools {
   async acquire(ns: LimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil, options: AcquireOptions = {}): Promise<PermitResult> {
     const pool = this.poolFor(ns, tokenId);
     pool.ns = ns;
+    if (options.location && !pool.location) {
+      pool.location = options.location;
+      // A new pool starts at its location's object (the token's object would see a storm of first
+      // calls from every isolate otherwise); a location object that serves one isolate alone for
+      // LONE_MS sends it to the token's object, which sends it back once many isolates hold directly.
+      if (pool.arrivals === 0 && pool.leasedAt === -Infinity) pool.route = "location";
+    }
     pool.limit = limit;
     const me = ++pool.arrivals;
     const startedAt = this.clock();
@@ -351,6 +369,16 @@ export class PermitPools {
 
   /** The one place that calls `lease`; calls are serialised per pool so answers apply in order. Never rejects. */
   private call(pool: Pool, want: number): Promise<CallOutcome> {
+    // Switch to the location's object only with nothing in use, handing the direct lease back
+    // first (one call, once): nothing of it is in use, so nothing is left uncovered.
+    const from = pool.route;
+    const switching = pool.nextRoute !== undefined && pool.nextRoute !== pool.route && pool.inUse === 0;
+    if (switching) {
+      pool.route = pool.nextRoute!;
+      pool.held = 0;
+      pool.pinnedUntil = this.clock() + ROUTE_PIN_MS;
+    }
+    pool.nextRoute = undefined;
     const startedAt = this.clock();
     const seq = pool.arrivals;
     const used = pool.used;
@@ -369,7 +397,14 @@ export class PermitPools {
       let outcome: CallOutcome;
       try {
         if (!pool.ns) throw new Error("no namespace to call");
-        const grant: LeaseGrant = await withTimeout(pool.ns.getByName(pool.tokenId).lease(request), this.timings.callTimeoutMs);
+        const via = (route: "token" | "location") => (route === "location" && pool.location ? pool.location : pool.ns!);
+        if (switching) await withTimeout(via(from).getByName(pool.tokenId).lease({ ...request, want: 0, used: 0 }), this.timings.callTimeoutMs).catch(() => undefined);
+        const target = via(pool.route);
+        const grant: LeaseGrant = await withTimeout(target.getByName(pool.tokenId).lease(request), this.timings.callTimeoutMs);
+        // A move is pinned for ROUTE_PIN_MS either way, so the two levels' advice cannot flip-flop.
+        if (grant.route !== undefined && grant.route !== pool.route && (grant.route === "token" || pool.location) && this.clock() >= pool.pinnedUntil) {
+          pool.nextRoute = grant.route;
+        }
         if (grant.revoked || pool.revoked) {
           pool.revoked = true;
           pool.held = 0;
@@ -463,6 +498,10 @@ function emptyPool(tokenId: string, ns: LimiterNamespace | undefined): Pool {
   return {
     tokenId,
     ns,
+    location: undefined,
+    route: "token",
+    nextRoute: undefined,
+    pinnedUntil: -Infinity,
     limit: 0,
     held: 0,
     inUse: 0,

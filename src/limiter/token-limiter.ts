@@ -10,6 +10,7 @@ import {
   expiredHolders,
   isTight,
   livePermits,
+  routeViaLocation,
 } from "./lease-ledger";
 
 /** The last-used time reaches D1 at most this often per token. */
@@ -110,6 +111,7 @@ export class TokenLimiter extends DurableObject<Env> {
         expiresAt: decision.lease?.expiresAt ?? 0,
         revoked: false,
         contended: now < this.contendedUntil || isTight(livePermits(this.leases, now), req.limit),
+        ...(routeViaLocation(this.leases, req.holder, now) ? { route: "location" as const } : {}),
       };
     }
 
