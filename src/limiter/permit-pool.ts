@@ -291,8 +291,8 @@ export class PermitPools {
         pool.used = Math.max(0, pool.used - 1);
         this.serveQueue(pool);
       }
-      // Whoever is now at the head polls in its place.
-      pool.queue.find((w) => !w.granted)?.wake();
+      // Whoever is now at the head polls in its place (if a poll is what it needs).
+      if (pool.inUse < pool.limit) pool.queue.find((w) => !w.granted)?.wake();
       this.maybeHandBack(pool, waitUntil);
     }
   }
@@ -311,8 +311,8 @@ export class PermitPools {
         return;
       }
       if (step !== "local") {
-        // The head of the queue (once woken) polls the DO.
-        w.wake();
+        // The head of the queue (once woken) polls the DO; at "full" only a release helps, and a release serves the queue itself.
+        if (step !== "full") w.wake();
         return;
       }
       pool.inUse++;
