@@ -2,16 +2,15 @@ import type { LeaseGrant, LeaseRequest } from "./lease-ledger";
 import {
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_TIMINGS,
-  INITIAL_HEADROOM,
   type LeaseTimings,
   MAX_WAIT_CEILING_MS,
-  type PoolView,
   leaseWant,
   nextHeadroom,
   nextStep,
   retryAfterSeconds,
   shouldHandBack,
 } from "./lease-policy";
+import { type CallOutcome, type LimiterNamespace, type Pool, type WaitUntil, type Waiter, emptyPool, failedOutcome, view, withFloor, withTimeout } from "./pool-state";
 import type { TokenLimiter } from "./token-limiter";
 
 /**
@@ -46,14 +45,7 @@ export interface AcquireOptions {
   location?: LimiterNamespace;
 }
 
-type WaitUntil = (p: Promise<unknown>) => void;
-/** What a pool calls: the `lease` protocol of docs/limiter.md. */
-export interface LeaseTarget {
-  lease(req: LeaseRequest): Promise<LeaseGrant>;
-}
-export interface LimiterNamespace {
-  getByName(name: string): LeaseTarget;
-}
+export type { LeaseTarget, LimiterNamespace } from "./pool-state";
 /** `wrangler types` may type the binding without its class; both name the same namespace. */
 export type TokenLimiterNamespace = DurableObjectNamespace<TokenLimiter> | DurableObjectNamespace;
 
@@ -71,65 +63,6 @@ const REVOKED: PermitResult = Object.freeze({ ok: false, reason: "revoked", retr
 const UNAVAILABLE: PermitResult = Object.freeze({ ok: false, reason: "unavailable", retryAfterSeconds: 1 });
 const ABORTED: PermitResult = Object.freeze({ ok: false, reason: "aborted", retryAfterSeconds: 1 });
 
-interface CallOutcome {
-  /** `arrivals` when the call was sent: acquirers numbered up to this were counted in its `want`. */
-  seq: number;
-  /** The DO granted less than asked. */
-  short: boolean;
-  /** The call failed; the lease was assumed to be the smaller of old and asked. */
-  failed: boolean;
-}
-
-/**
- * An acquire in the queue. Everything it does — taking its permit, starting the permit's timers,
- * polling the DO — runs in its own request's context: another request only reserves a permit for
- * it and wakes it (workerd refuses I/O, timers included, made on behalf of another request).
- */
-interface Waiter {
-  /** A permit was reserved for it (counted in inUse) by whoever served the queue. */
-  granted: boolean;
-  /** Resolves the waiter's current sleep early. */
-  wake(): void;
-}
-
-interface Pool {
-  tokenId: string;
-  /** Absent only for a pool that forgetToken() created; such a pool never calls. */
-  ns: LimiterNamespace | undefined;
-  /** The location's objects, and whether this pool leases through them (docs/limiter.md, "Per-location objects"). */
-  location: LimiterNamespace | undefined;
-  route: "token" | "location";
-  /** Where the last answer said to lease from next; the pool moves once nothing is in use. */
-  nextRoute: "token" | "location" | undefined;
-  /** Until then route advice is ignored: the pool moved recently (no flip-flop between the levels). */
-  pinnedUntil: number;
-  limit: number;
-  held: number;
-  inUse: number;
-  leasedAt: number;
-  revoked: boolean;
-  /** The last grant said the token is contended: spare permits go back at once. */
-  contended: boolean;
-  headroom: number;
-  /** Permits taken since the last successful report to the DO. */
-  used: number;
-  /** Acquires that arrived (numbering them) and acquires inside a call right now. */
-  arrivals: number;
-  calling: number;
-  /** Acquires waiting for a permit, in arrival order. */
-  queue: Waiter[];
-  inflight: { want: number; startedAt: number; done: Promise<CallOutcome> } | undefined;
-  /** Local time and outcome of the last call (polls while waiters wait are spaced by pollMs). */
-  lastCall: { at: number; outcome: CallOutcome } | undefined;
-  /** A hand-back is scheduled (at most one call per pollMs gives permits back). */
-  handBackPending: boolean;
-  /** Local time of the last failed call; keep-alive ticks back off for a check-in interval after it. */
-  failedAt: number;
-  /** Mean time a permit was held here (exponentially weighted), for Retry-After; undefined until one was released. */
-  meanHoldMs: number | undefined;
-  /** Renewal timers of permits in use. */
-  timers: Set<ReturnType<typeof setInterval>>;
-}
 
 /** One isolate's pools, keyed by token id. Tests and the simulator build their own, one per simulated isolate. */
 export class PermitPools {
@@ -489,55 +422,6 @@ export class PermitPools {
   }
 }
 
-/** A check-in interval or poll spacing of 0 would make a pool call in a loop. */
-function withFloor(t: LeaseTimings): LeaseTimings {
-  return { ...t, checkInMs: Math.max(1, t.checkInMs), pollMs: Math.max(1, t.pollMs) };
-}
-
-function emptyPool(tokenId: string, ns: LimiterNamespace | undefined): Pool {
-  return {
-    tokenId,
-    ns,
-    location: undefined,
-    route: "token",
-    nextRoute: undefined,
-    pinnedUntil: -Infinity,
-    limit: 0,
-    held: 0,
-    inUse: 0,
-    leasedAt: -Infinity,
-    revoked: false,
-    contended: false,
-    headroom: INITIAL_HEADROOM,
-    used: 0,
-    arrivals: 0,
-    calling: 0,
-    queue: [],
-    inflight: undefined,
-    lastCall: undefined,
-    handBackPending: false,
-    failedAt: -Infinity,
-    meanHoldMs: undefined,
-    timers: new Set(),
-  };
-}
-
-function failedOutcome(pool: Pool): CallOutcome {
-  return { seq: pool.arrivals, short: true, failed: true };
-}
-
-function view(pool: Pool): PoolView {
-  const { held, inUse, leasedAt, revoked, limit } = pool;
-  return { held, inUse, leasedAt, revoked, limit, inflightWant: pool.inflight?.want };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`lease call timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // ---- This isolate's pools ------------------------------------------------------------------
 
