@@ -60,6 +60,11 @@ function location(name: string) {
 
 const tokenNs = { getByName: () => token };
 
+function permitOf(r: Awaited<ReturnType<PermitPools["acquire"]>>): Permit {
+  if (!r.ok) throw new Error(`expected a permit, got ${r.reason}`);
+  return r.permit;
+}
+
 describe("BlockLedger: the per-location level", () => {
   it("leases a block from the token's object and re-leases it to isolates; the token sees one holder", async () => {
     const loc = location("fra");
@@ -87,6 +92,21 @@ describe("BlockLedger: the per-location level", () => {
     await vi.advanceTimersByTimeAsync(1_000); // the isolate's check-in interval; the block is older than its own (500 ms)
     expect(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).toMatchObject({ ok: false, reason: "revoked" });
     expect(loc.box.ledger.state().revoked).toBe(true);
+  });
+
+  it("long requests under contention keep their short sub-leases renewed: the permits stay counted", async () => {
+    const loc = location("fra");
+    const a = new PermitPools("iso-a");
+    const held = [permitOf(await a.acquire(tokenNs, TOKEN, 2, () => {}, { location: loc.ns })), permitOf(await a.acquire(tokenNs, TOKEN, 2, () => {}, { location: loc.ns }))];
+    // The whole limit is leased: contended, so sub-leases get the short deadline (2.5 s).
+    for (let t = 0; t < 20; t++) {
+      await vi.advanceTimersByTimeAsync(500);
+      expect(loc.box.ledger.state().subLeased).toBeGreaterThanOrEqual(2);
+      expect(token.live()).toBeGreaterThanOrEqual(2);
+    }
+    // And nobody else gets in meanwhile.
+    expect(await new PermitPools("iso-c").acquire(tokenNs, TOKEN, 2, () => {}, { location: loc.ns, maxWaitMs: 0 })).toMatchObject({ ok: false, reason: "limit" });
+    held.forEach((p) => p.release());
   });
 
   type Op =
