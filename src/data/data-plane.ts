@@ -16,7 +16,7 @@ import { takePermit } from "./permit";
 export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
   const route = authorize(record, rawPathOf(request.url)); //  4. classify + 5. authorize
-  const permit = await takePermit(env, record, ctx); //        6. permit
+  const permit = await takePermit(env, record, ctx, request); // 6. permit
   return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(env), ctx); // 7. forward + 8. answer
 }
 
