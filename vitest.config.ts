@@ -36,6 +36,9 @@ export default defineConfig(async () => {
                   // Small limits so the 413 and 504 paths are cheap to exercise.
                   MAX_BODY_BYTES: "1048576",
                   UPSTREAM_TIMEOUT_MS: "500",
+                  // Requests past the limit wait less than the upstream timeout, so a test holding
+                  // responses at the limit sees its 429 before those responses time out.
+                  PERMIT_MAX_WAIT_MS: "200",
                 },
               },
             }),

@@ -6,10 +6,12 @@ interface __BaseEnv_Env {
 	DB: D1Database;
 	MAX_BODY_BYTES: "33554432";
 	UPSTREAM_TIMEOUT_MS: "30000";
+	PERMIT_MAX_WAIT_MS: "1000";
 	ACCESS_ENDPOINT: "http://127.0.0.1:8787";
 	ADMIN_API_KEY: string;
 	TOKEN_ENCRYPTION_KEY: string;
 	TOKEN_LIMITER: DurableObjectNamespace<import("./src/index").TokenLimiter>;
+	LOCATION_LIMITER: DurableObjectNamespace<import("./src/index").LocationLimiter>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
@@ -23,7 +25,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_BODY_BYTES" | "UPSTREAM_TIMEOUT_MS" | "ACCESS_ENDPOINT" | "ADMIN_API_KEY" | "TOKEN_ENCRYPTION_KEY">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_BODY_BYTES" | "UPSTREAM_TIMEOUT_MS" | "PERMIT_MAX_WAIT_MS" | "ACCESS_ENDPOINT" | "ADMIN_API_KEY" | "TOKEN_ENCRYPTION_KEY">> {}
 }
 declare module "*.txt" {
 	const value: string;

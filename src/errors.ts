@@ -51,6 +51,8 @@ export const expiredToken = (expiresAt: number) =>
 export const notFound = (message: string) => new HttpError(404, "not_found", message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new HttpError(429, "too_many_requests", message, { "retry-after": String(retryAfterSeconds) });
+export const serviceUnavailable = (code: string, message: string, retryAfterSeconds: number) =>
+  new HttpError(503, code, message, { "retry-after": String(retryAfterSeconds) });
 export const payloadTooLarge = (message: string) => new HttpError(413, "payload_too_large", message);
 export const badGateway = (message: string) => new HttpError(502, "bad_gateway", message);
 export const gatewayTimeout = (message: string) => new HttpError(504, "gateway_timeout", message);

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { handleDataRequest } from "./data/data-plane";
 import { toErrorResponse } from "./errors";
 
+export { LocationLimiter } from "./limiter/location-limiter";
 export { TokenLimiter } from "./limiter/token-limiter";
 
 /**

@@ -19,7 +19,7 @@ export async function handleDataRequest(request: Request, env: Env, ctx: WaitUnt
   refuseOutsideAllowlist(record, request.headers); //          3a. allowed networks (CF-Connecting-IP)
   const route = authorize(record, rawPathOf(request.url)); //  4. classify + 5. authorize
   const scoped = await applyLabelScope(record, request, route, rawQueryOf(request.url)); // 5a. label scope
-  const permit = await takePermit(env, record, ctx); //        6. permit
+  const permit = await takePermit(env, record, ctx, request); // 6. permit
   return forward(scoped.request, route, scoped.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
 }
 

@@ -33,6 +33,25 @@ export interface LeaseGrant {
   revoked: boolean;
   /** Some holder was refused permits within the last CONTENTION_WINDOW_MS. */
   contended: boolean;
+  /**
+   * Where to lease next: "location" from the token's object when it has many isolates as direct
+   * holders; "token" from a location's object that serves no other isolate (a lone, sparse one
+   * then pays one call per request, not two).
+   */
+  route?: "location" | "token";
+}
+
+/** Direct isolate holders past which the token's object sends isolates to their location's object. */
+export const ROUTE_THRESHOLD = 32;
+/** Holder ids of location objects start with this. */
+export const LOCATION_HOLDER_PREFIX = "loc:";
+
+/** Whether to tell a direct (isolate) holder to go through its location's object. */
+export function routeViaLocation(leases: ReadonlyMap<string, Lease>, holder: string, now: number): boolean {
+  if (holder.startsWith(LOCATION_HOLDER_PREFIX)) return false;
+  let direct = 0;
+  for (const [h, lease] of leases) if (lease.expiresAt > now && !h.startsWith(LOCATION_HOLDER_PREFIX)) direct++;
+  return direct > ROUTE_THRESHOLD;
 }
 
 export interface Lease {
@@ -65,6 +84,14 @@ export function decideLease(
     lease: granted > 0 ? { permits: granted, expiresAt: now + req.ttlMs } : undefined,
     short: granted < req.want,
   };
+}
+
+/**
+ * Less than a tenth of the limit (at least one permit) left unleased: holders are told the token
+ * is contended, so they stop keeping headroom and hand spare permits back at once.
+ */
+export function isTight(live: number, limit: number): boolean {
+  return limit - live < Math.max(1, Math.ceil(limit / 10));
 }
 
 export function expiredHolders(leases: ReadonlyMap<string, Lease>, now: number): string[] {

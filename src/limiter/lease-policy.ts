@@ -8,23 +8,30 @@ export interface LeaseTimings {
   checkInMs: number;
   /** Deadline the Durable Object puts on each lease; a holder that vanished frees its permits by then. */
   leaseTtlMs: number;
-  /** How long a pool must stay idle (nothing in use) before it hands its lease back. */
-  idleReturnMs: number;
   /** A `lease` call that has not answered by then fails; waiters must not hang on a dead request's call. */
   callTimeoutMs: number;
+  /** While acquires wait and the last call came back short, the pool asks again at most this often. */
+  pollMs: number;
 }
 
 export const DEFAULT_TIMINGS: Readonly<LeaseTimings> = Object.freeze({
   checkInMs: 1_000,
   leaseTtlMs: 10_000,
-  idleReturnMs: 250,
   callTimeoutMs: 5_000,
+  pollMs: 100,
 });
 
 /** Extra permits asked for beyond the immediate need when a pool starts out. */
 export const INITIAL_HEADROOM = 1;
-/** Retry-After for a request refused because the token's limit is reached. */
-export const LIMIT_RETRY_AFTER_SECONDS = 1;
+/**
+ * How long an acquire that finds no permit waits, in arrival order, for one released in its
+ * isolate or granted by the next `lease` call, before it is refused with 429 (per-request
+ * override: `maxWaitMs`, bounded by MAX_WAIT_CEILING_MS so a waiting upload is never held long).
+ */
+export const DEFAULT_MAX_WAIT_MS = 1_000;
+export const MAX_WAIT_CEILING_MS = 5_000;
+/** Retry-After is never more than this, however long the estimate. */
+export const MAX_RETRY_AFTER_SECONDS = 60;
 
 /** What the pool knows at the moment an acquire arrives. */
 export interface PoolView {
@@ -41,8 +48,8 @@ export interface PoolView {
 }
 
 /**
- * - `revoked` / `full`: refuse without asking the Durable Object (`full`: this isolate alone
- *   already has `limit` requests in flight).
+ * - `revoked`: refuse without asking the Durable Object.
+ * - `full`: this isolate alone already has `limit` requests in flight; only a local release helps.
  * - `local`: take a permit from the lease, no call.
  * - `check-in`: the lease is older than the check-in interval; renew it first.
  * - `exhausted`: the lease is fresh but used up; ask for more.
@@ -78,7 +85,25 @@ export function nextHeadroom(headroom: number, event: "exhausted" | "check-in" |
   }
 }
 
-/** After the idle delay: hand the lease back if nothing was taken, nothing waits and something is held. */
-export function shouldReturnIdle(p: { held: number; inUse: number; waiting: number; revoked: boolean; activityChanged: boolean }): boolean {
-  return !p.revoked && !p.activityChanged && p.inUse === 0 && p.waiting === 0 && p.held > 0;
+/**
+ * Whether to hand permits back now, after a release. Only when the Durable Object said the
+ * token is contended: then the permits held beyond what this isolate keeps (`keep`: in use, or
+ * its recent peak if higher — leases sized to recent use) go back at once, so demand elsewhere
+ * is admitted. Uncontended, an idle lease is kept: the next acquire's check-in renews or resizes
+ * it in the same call, and otherwise it lapses at its deadline — a sparse token pays one call
+ * per request, not a lease and a return.
+ */
+export function shouldHandBack(p: { held: number; keep: number; waiting: number; revoked: boolean; contended: boolean }): boolean {
+  return !p.revoked && p.contended && p.waiting === 0 && p.held > p.keep;
+}
+
+/**
+ * Retry-After for a request refused after waiting: the time until this isolate is expected to
+ * free a permit for it — the releases needed to serve everyone still ahead of it plus itself,
+ * each of the permits in use freeing one per mean hold time seen here (1 s until a permit has
+ * been released). Whole seconds, at least 1, at most MAX_RETRY_AFTER_SECONDS.
+ */
+export function retryAfterSeconds(p: { queuedAhead: number; inUse: number; meanHoldMs: number | undefined }): number {
+  const seconds = ((p.queuedAhead + 1) * (p.meanHoldMs ?? 1_000)) / Math.max(1, p.inUse) / 1_000;
+  return Math.max(1, Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(seconds)));
 }

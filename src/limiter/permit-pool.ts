@@ -1,22 +1,24 @@
-import { HttpError } from "../errors";
 import type { LeaseGrant, LeaseRequest } from "./lease-ledger";
 import {
+  DEFAULT_MAX_WAIT_MS,
   DEFAULT_TIMINGS,
-  INITIAL_HEADROOM,
-  LIMIT_RETRY_AFTER_SECONDS,
   type LeaseTimings,
-  type PoolView,
+  MAX_WAIT_CEILING_MS,
   leaseWant,
   nextHeadroom,
   nextStep,
-  shouldReturnIdle,
+  retryAfterSeconds,
+  shouldHandBack,
 } from "./lease-policy";
+import { type CallOutcome, type LimiterNamespace, type Pool, type WaitUntil, type Waiter, emptyPool, failedOutcome, view, withFloor, withTimeout } from "./pool-state";
 import type { TokenLimiter } from "./token-limiter";
 
 /**
  * The isolate side of the limiter: each isolate leases a small batch of a token's permits from
- * the token's Durable Object and hands them out locally, so most requests make no DO call.
- * Design, invariant and costs: docs/limiter.md.
+ * the token's Durable Object and hands them out locally, so most requests make no DO call. An
+ * acquire that finds no permit waits in arrival order, for a bounded time, for one released here
+ * or granted by the next call. Refusals and failures are values, never thrown: the data path
+ * (src/data/permit.ts) maps them to HTTP. Design, invariant and costs: docs/limiter.md.
  */
 
 export interface Permit {
@@ -26,68 +28,59 @@ export interface Permit {
 
 export type PermitResult =
   | { ok: true; permit: Permit }
-  | { ok: false; reason: "limit" | "revoked"; retryAfterSeconds: number };
+  /**
+   * - `limit`: no permit within the wait; `retryAfterSeconds` estimates when one will be free.
+   * - `revoked`: the token's Durable Object revoked it (nothing to retry).
+   * - `unavailable`: the Durable Object did not answer in time.
+   * - `aborted`: the client went away while waiting.
+   */
+  | { ok: false; reason: "limit" | "revoked" | "unavailable" | "aborted"; retryAfterSeconds: number };
 
-type WaitUntil = (p: Promise<unknown>) => void;
-type LimiterNamespace = DurableObjectNamespace<TokenLimiter>;
-/** `wrangler types` may type the binding without its class; both name the same namespace. */
-export type TokenLimiterNamespace = LimiterNamespace | DurableObjectNamespace;
-
-/** The token's Durable Object did not answer; the caller should answer 503 and the client retry. */
-export class LimiterUnavailableError extends HttpError {
-  override name = "LimiterUnavailableError";
-  constructor() {
-    super(503, "limiter_unavailable", "The token's concurrency limiter did not answer; retry shortly.", { "retry-after": "1" });
-  }
+export interface AcquireOptions {
+  /** How long to wait for a permit before refusing (default DEFAULT_MAX_WAIT_MS, at most MAX_WAIT_CEILING_MS; 0: refuse at once). */
+  maxWaitMs?: number;
+  /** The client's request signal: a client that disconnects leaves the queue. */
+  signal?: AbortSignal;
+  /** This isolate's location objects (the second level), named by token id; used once the token's object asks for it. */
+  location?: LimiterNamespace;
 }
 
-/** How often an acquire may go round (call, then look again) before it is refused. */
+export type { LeaseTarget, LimiterNamespace } from "./pool-state";
+/** `wrangler types` may type the binding without its class; both name the same namespace. */
+export type TokenLimiterNamespace = DurableObjectNamespace<TokenLimiter> | DurableObjectNamespace;
+
+/** How often an acquire may go round (call, then look again) before it joins the queue. */
 const MAX_ROUNDS = 4;
 /** Pools kept per isolate; idle ones beyond this are dropped (their leases expire in the DO). */
 const MAX_POOLS = 10_000;
+/** How long a pool the token's object sent to its location's object stays there. */
+const ROUTE_PIN_MS = 60_000;
+/** Weight of the newest hold time in the pool's mean (for Retry-After). */
+const HOLD_EWMA_WEIGHT = 0.2;
 
-const LIMITED: PermitResult = Object.freeze({ ok: false, reason: "limit", retryAfterSeconds: LIMIT_RETRY_AFTER_SECONDS });
 /** A revoked token is answered 401 and never becomes valid again, so there is nothing to retry. */
 const REVOKED: PermitResult = Object.freeze({ ok: false, reason: "revoked", retryAfterSeconds: 0 });
+const UNAVAILABLE: PermitResult = Object.freeze({ ok: false, reason: "unavailable", retryAfterSeconds: 1 });
+const ABORTED: PermitResult = Object.freeze({ ok: false, reason: "aborted", retryAfterSeconds: 1 });
 
-interface CallOutcome {
-  /** `arrivals` when the call was sent: acquirers numbered up to this were counted in its `want`. */
-  seq: number;
-  /** The DO granted less than asked. */
-  short: boolean;
-}
 
-interface Pool {
-  tokenId: string;
-  /** Absent only for a pool that forgetToken() created; such a pool never calls. */
-  ns: LimiterNamespace | undefined;
-  limit: number;
-  held: number;
-  inUse: number;
-  leasedAt: number;
-  revoked: boolean;
-  headroom: number;
-  /** Permits taken since the last successful report to the DO. */
-  used: number;
-  /** Acquires that arrived (numbering them; an idle return sees from it whether any came) and acquires waiting on a call. */
-  arrivals: number;
-  waiting: number;
-  inflight: { want: number; done: Promise<CallOutcome> } | undefined;
-  /** Local time of the last failed call; keep-alive ticks back off for a check-in interval after it. */
-  failedAt: number;
-  /** Renewal timers of permits in use. */
-  timers: Set<ReturnType<typeof setInterval>>;
-}
-
-/** One isolate's pools, keyed by token id. Exported so tests can simulate several isolates. */
+/** One isolate's pools, keyed by token id. Tests and the simulator build their own, one per simulated isolate. */
 export class PermitPools {
   private readonly pools = new Map<string, Pool>();
-  private timings: LeaseTimings = { ...DEFAULT_TIMINGS };
+  private timings: LeaseTimings;
   private holderId: string | undefined;
 
-  /** @param holder this isolate's id in the DOs; drawn lazily because Workers forbid randomness at startup. */
-  constructor(holder?: string) {
+  /**
+   * @param holder this isolate's id in the DOs; drawn lazily because Workers forbid randomness at startup.
+   * @param clock the pool's time (tests drive it instead of sleeping; timers stay real).
+   */
+  constructor(
+    holder?: string,
+    timings: Partial<LeaseTimings> = {},
+    private readonly clock: () => number = () => Date.now(),
+  ) {
     this.holderId = holder;
+    this.timings = withFloor({ ...DEFAULT_TIMINGS, ...timings });
   }
 
   get holder(): string {
@@ -95,34 +88,49 @@ export class PermitPools {
   }
 
   setTimings(timings: Partial<LeaseTimings>): void {
-    this.timings = { ...this.timings, ...timings };
+    this.timings = withFloor({ ...this.timings, ...timings });
   }
 
-  async acquire(ns: LimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil): Promise<PermitResult> {
+  async acquire(ns: LimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil, options: AcquireOptions = {}): Promise<PermitResult> {
     const pool = this.poolFor(ns, tokenId);
     pool.ns = ns;
+    if (options.location && !pool.location) {
+      pool.location = options.location;
+      // A new pool starts at its location's object (the token's object would see a storm of first
+      // calls from every isolate otherwise); a location object that serves one isolate alone for
+      // LONE_MS sends it to the token's object, which sends it back once many isolates hold directly.
+      if (pool.arrivals === 0 && pool.leasedAt === -Infinity) pool.route = "location";
+    }
     pool.limit = limit;
     const me = ++pool.arrivals;
+    const startedAt = this.clock();
     let last: CallOutcome | undefined;
     try {
       for (let round = 0; ; round++) {
+        if (options.signal?.aborted) return ABORTED;
         // Right after a call this acquire waited for, the lease counts as fresh however slow the answer was.
-        const now = last === undefined ? Date.now() : Math.min(Date.now(), pool.leasedAt);
+        const now = last === undefined ? this.clock() : Math.min(this.clock(), pool.leasedAt);
         const step = nextStep(view(pool), now, this.timings.checkInMs);
         if (step === "revoked") return REVOKED;
-        if (step === "local") return { ok: true, permit: this.take(pool, waitUntil) };
-        // A call that counted this acquire and still came back short means the token is at its limit.
-        if (step === "full" || round >= MAX_ROUNDS || (last !== undefined && last.seq >= me && last.short)) return LIMITED;
-        pool.waiting++;
+        // Arrival order: nobody overtakes an acquire already waiting.
+        if (step === "local" && pool.queue.length === 0) return { ok: true, permit: this.take(pool, waitUntil) };
+        // A call that counted this acquire and still came back short (or failed): the token is at its limit here; wait.
+        const counted = last !== undefined && last.seq >= me && (last.short || last.failed);
+        // Contended and busy here: a local release is the quickest permit; the queue's head asks the DO meanwhile.
+        const turnover = step === "exhausted" && pool.contended && pool.lastCall?.outcome.short === true && pool.inUse > 0;
+        if (step === "full" || step === "local" || turnover || round >= MAX_ROUNDS || counted) {
+          // The wait is counted from arrival: a slow call eats into it.
+          return await this.wait(pool, waitUntil, options, startedAt);
+        }
+        pool.calling++;
         try {
           last = await this.refresh(pool, step);
         } finally {
-          pool.waiting--;
+          pool.calling--;
         }
       }
     } finally {
-      // A refused or failed acquire may leave a lease nobody here uses; hand it back like any idle one.
-      if (pool.inUse === 0 && pool.held > 0 && pool.waiting === 0) this.scheduleIdleReturn(pool, waitUntil);
+      this.maybeHandBack(pool, waitUntil);
     }
   }
 
@@ -131,20 +139,25 @@ export class PermitPools {
     if (pool) {
       pool.revoked = true;
       pool.held = 0;
+      pool.queue.forEach((w) => w.wake());
     } else {
       this.pools.set(tokenId, { ...emptyPool(tokenId, undefined), revoked: true });
     }
   }
 
-  stats(tokenId: string): { held: number; inUse: number; revoked: boolean } | undefined {
+  stats(tokenId: string): { held: number; inUse: number; waiting: number; revoked: boolean } | undefined {
     const pool = this.pools.get(tokenId);
-    return pool && { held: pool.held, inUse: pool.inUse, revoked: pool.revoked };
+    return pool && { held: pool.held, inUse: pool.inUse, waiting: pool.queue.length, revoked: pool.revoked };
   }
 
+  /** Forgets every pool and stops its timers (a simulated isolate that dies; tests clean up). */
   reset(): void {
-    for (const pool of this.pools.values()) for (const timer of pool.timers) clearInterval(timer);
+    for (const pool of this.pools.values()) {
+      for (const timer of pool.timers) clearInterval(timer);
+      pool.revoked = true; // wakes nobody into a dropped pool's lease
+      pool.queue.forEach((w) => w.wake());
+    }
     this.pools.clear();
-    this.timings = { ...DEFAULT_TIMINGS };
   }
 
   private poolFor(ns: LimiterNamespace, tokenId: string): Pool {
@@ -160,17 +173,101 @@ export class PermitPools {
   private dropIdlePools(): void {
     for (const [tokenId, pool] of this.pools) {
       if (this.pools.size < MAX_POOLS / 2) return;
-      if (pool.inUse === 0 && pool.waiting === 0 && pool.inflight === undefined) this.pools.delete(tokenId);
+      if (pool.inUse === 0 && pool.calling === 0 && pool.queue.length === 0 && pool.inflight === undefined) this.pools.delete(tokenId);
+    }
+  }
+
+  /** Joins the queue until a permit is free here, the deadline passes, or the client leaves. */
+  private async wait(pool: Pool, waitUntil: WaitUntil, options: AcquireOptions, arrivedAt: number): Promise<PermitResult> {
+    const deadline = arrivedAt + Math.max(0, Math.min(MAX_WAIT_CEILING_MS, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS));
+    const signal = options.signal;
+    let wakeUp = () => {};
+    const waiter: Waiter = { granted: false, wake: () => wakeUp() };
+    const onAbort = () => waiter.wake();
+    signal?.addEventListener("abort", onAbort);
+    pool.queue.push(waiter);
+    try {
+      for (;;) {
+        this.serveQueue(pool);
+        if (signal?.aborted) return ABORTED;
+        if (waiter.granted) return { ok: true, permit: this.permitFor(pool, waitUntil) };
+        if (pool.revoked) return REVOKED;
+        const now = this.clock();
+        if (now >= deadline) return pool.lastCall?.outcome.failed ? UNAVAILABLE : this.refusal(pool, pool.queue.indexOf(waiter));
+        // Sleep until woken or the deadline — a timer of this request's own keeps its context alive.
+        const woken = new Promise<void>((resolve) => (wakeUp = resolve));
+        const sleeps: Promise<unknown>[] = [woken];
+        let sleepMs = deadline - now;
+        const step = nextStep(view(pool), now, this.timings.checkInMs);
+        if (pool.queue.find((w) => !w.granted) === waiter && (step === "check-in" || step === "exhausted")) {
+          // The head of the queue asks the DO for what the queue needs, at most once per pollMs.
+          const last = pool.lastCall;
+          const pollAt = last && (last.outcome.short || last.outcome.failed) ? last.at + this.timings.pollMs : -Infinity;
+          if (pool.inflight || pollAt <= now) sleeps.push(this.refresh(pool, step));
+          else sleepMs = Math.min(sleepMs, pollAt - now);
+        }
+        let timer: ReturnType<typeof setTimeout> | null = null;
+        sleeps.push(new Promise((resolve) => (timer = setTimeout(resolve, sleepMs))));
+        try {
+          await Promise.race(sleeps);
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      const i = pool.queue.indexOf(waiter);
+      if (i >= 0) pool.queue.splice(i, 1);
+      // Reserved but not taken (the client left at that moment): give it to the next in line.
+      if (waiter.granted && signal?.aborted) {
+        pool.inUse = Math.max(0, pool.inUse - 1);
+        pool.used = Math.max(0, pool.used - 1);
+        this.serveQueue(pool);
+      }
+      // Whoever is now at the head polls in its place (if a poll is what it needs).
+      if (pool.inUse < pool.limit) pool.queue.find((w) => !w.granted)?.wake();
+      this.maybeHandBack(pool, waitUntil);
+    }
+  }
+
+  private refusal(pool: Pool, queuedAhead: number): PermitResult {
+    return { ok: false, reason: "limit", retryAfterSeconds: retryAfterSeconds({ queuedAhead, inUse: pool.inUse, meanHoldMs: pool.meanHoldMs }) };
+  }
+
+  /** Reserves permits for the waiters at the head of the queue while the lease allows, and wakes them. Never does I/O. */
+  private serveQueue(pool: Pool): void {
+    for (const w of pool.queue) {
+      if (w.granted) continue;
+      const step = nextStep(view(pool), this.clock(), this.timings.checkInMs);
+      if (step === "revoked") {
+        pool.queue.forEach((x) => x.wake());
+        return;
+      }
+      if (step !== "local") {
+        // The head of the queue (once woken) polls the DO; at "full" only a release helps, and a release serves the queue itself.
+        if (step !== "full") w.wake();
+        return;
+      }
+      pool.inUse++;
+      pool.used++;
+      w.granted = true;
+      w.wake();
     }
   }
 
   private take(pool: Pool, waitUntil: WaitUntil): Permit {
     pool.inUse++;
     pool.used++;
+    return this.permitFor(pool, waitUntil);
+  }
+
+  /** The permit object for one counted in inUse; called in the holder's own request context. */
+  private permitFor(pool: Pool, waitUntil: WaitUntil): Permit {
     // Runs in this request's context, which lives as long as the permit is held: a long request
     // keeps its isolate's lease renewed even when no other acquire comes by.
     const timer = setInterval(() => this.keepAlive(pool), this.timings.checkInMs);
     pool.timers.add(timer);
+    const takenAt = this.clock();
     let released = false;
     return {
       release: () => {
@@ -179,7 +276,10 @@ export class PermitPools {
         clearInterval(timer);
         pool.timers.delete(timer);
         pool.inUse = Math.max(0, pool.inUse - 1);
-        if (pool.inUse === 0) this.scheduleIdleReturn(pool, waitUntil);
+        const held = this.clock() - takenAt;
+        pool.meanHoldMs = pool.meanHoldMs === undefined ? held : pool.meanHoldMs + HOLD_EWMA_WEIGHT * (held - pool.meanHoldMs);
+        this.serveQueue(pool); // reserves the permit for the next in line and wakes it
+        this.maybeHandBack(pool, waitUntil);
       },
     };
   }
@@ -189,14 +289,30 @@ export class PermitPools {
     // Joining a call another request started: wait with a timer of this request's own, or the
     // runtime may cancel this request as hung (its only pending work would be the other's I/O) —
     // the failure src/data/lookup.ts's joinLookup guards against.
-    if (pool.inflight) return withTimeout(pool.inflight.done, this.timings.callTimeoutMs).catch(() => Promise.reject(new LimiterUnavailableError()));
-    pool.headroom = nextHeadroom(pool.headroom, reason, pool.limit);
-    return this.call(pool, leaseWant(pool));
+    if (pool.inflight && this.clock() - pool.inflight.startedAt > 2 * this.timings.callTimeoutMs) {
+      // Its request's context died mid-call and the answer will never come: forget it, assume the smaller lease.
+      pool.held = Math.min(pool.held, pool.inflight.want);
+      pool.leasedAt = -Infinity;
+      pool.inflight = undefined;
+    }
+    if (pool.inflight) return withTimeout(pool.inflight.done, this.timings.callTimeoutMs).catch(() => failedOutcome(pool));
+    pool.headroom = pool.contended ? 0 : nextHeadroom(pool.headroom, reason, pool.limit);
+    return this.call(pool, leaseWant({ inUse: pool.inUse, waiting: pool.calling + pool.queue.length, headroom: pool.headroom, limit: pool.limit }));
   }
 
-  /** The one place that calls `lease`; calls are serialised per pool so answers apply in order. */
+  /** The one place that calls `lease`; calls are serialised per pool so answers apply in order. Never rejects. */
   private call(pool: Pool, want: number): Promise<CallOutcome> {
-    const startedAt = Date.now();
+    // Switch to the location's object only with nothing in use, handing the direct lease back
+    // first (one call, once): nothing of it is in use, so nothing is left uncovered.
+    const from = pool.route;
+    const switching = pool.nextRoute !== undefined && pool.nextRoute !== pool.route && pool.inUse === 0;
+    if (switching) {
+      pool.route = pool.nextRoute!;
+      pool.held = 0;
+      pool.pinnedUntil = this.clock() + ROUTE_PIN_MS;
+    }
+    pool.nextRoute = undefined;
+    const startedAt = this.clock();
     const seq = pool.arrivals;
     const used = pool.used;
     pool.used = 0;
@@ -208,12 +324,20 @@ export class PermitPools {
       ttlMs: this.timings.leaseTtlMs,
       used,
     };
-    const inflight: NonNullable<Pool["inflight"]> = { want, done: Promise.resolve({ seq, short: false }) };
+    const inflight: NonNullable<Pool["inflight"]> = { want, startedAt, done: Promise.resolve({ seq, short: false, failed: false }) };
     pool.inflight = inflight;
-    inflight.done = (async () => {
+    inflight.done = (async (): Promise<CallOutcome> => {
+      let outcome: CallOutcome;
       try {
         if (!pool.ns) throw new Error("no namespace to call");
-        const grant: LeaseGrant = await withTimeout(pool.ns.getByName(pool.tokenId).lease(request), this.timings.callTimeoutMs);
+        const via = (route: "token" | "location") => (route === "location" && pool.location ? pool.location : pool.ns!);
+        if (switching) await withTimeout(via(from).getByName(pool.tokenId).lease({ ...request, want: 0, used: 0 }), this.timings.callTimeoutMs).catch(() => undefined);
+        const target = via(pool.route);
+        const grant: LeaseGrant = await withTimeout(target.getByName(pool.tokenId).lease(request), this.timings.callTimeoutMs);
+        // A move is pinned for ROUTE_PIN_MS either way, so the two levels' advice cannot flip-flop.
+        if (grant.route !== undefined && grant.route !== pool.route && (grant.route === "token" || pool.location) && this.clock() >= pool.pinnedUntil) {
+          pool.nextRoute = grant.route;
+        }
         if (grant.revoked || pool.revoked) {
           pool.revoked = true;
           pool.held = 0;
@@ -221,93 +345,91 @@ export class PermitPools {
           pool.held = grant.granted;
           // Measured from the ask: the DO's deadline is at least that late.
           pool.leasedAt = startedAt;
+          pool.contended = grant.contended;
           if (grant.contended) pool.headroom = nextHeadroom(pool.headroom, "contended", pool.limit);
         }
-        return { seq, short: grant.granted < want };
+        outcome = { seq, short: grant.granted < want, failed: false };
       } catch (err) {
         // The DO may or may not have applied the call: assume the smaller lease and check in next time.
         pool.used += used;
         pool.held = Math.min(pool.held, want);
         pool.leasedAt = -Infinity;
-        pool.failedAt = Date.now();
+        pool.failedAt = this.clock();
         console.warn(JSON.stringify({ level: "warn", msg: "permit lease call failed", token_id: pool.tokenId, error: String(err) }));
-        throw new LimiterUnavailableError();
+        outcome = { seq, short: true, failed: true };
       } finally {
         if (pool.inflight === inflight) pool.inflight = undefined;
       }
+      pool.lastCall = { at: this.clock(), outcome };
+      // New permits or a new answer: the queue's head looks again (in its own context).
+      this.serveQueue(pool);
+      return outcome;
     })();
     return inflight.done;
   }
 
   private keepAlive(pool: Pool): void {
     if (pool.revoked || pool.inUse === 0 || pool.inflight) return;
-    const now = Date.now();
+    const now = this.clock();
     if (now - pool.leasedAt < this.timings.checkInMs || now - pool.failedAt < this.timings.checkInMs) return;
-    // Failure is logged by call(); the next acquire or tick tries again.
-    this.refresh(pool, "check-in").catch(() => undefined);
+    void this.refresh(pool, "check-in");
   }
 
-  private scheduleIdleReturn(pool: Pool, waitUntil: WaitUntil): void {
-    const arrivals = pool.arrivals;
-    const idleReturn = async () => {
-      await new Promise((resolve) => setTimeout(resolve, this.timings.idleReturnMs));
-      while (pool.inflight) await pool.inflight.done.catch(() => undefined);
-      if (!shouldReturnIdle({ ...pool, activityChanged: pool.arrivals !== arrivals })) return;
-      // A pool dropped or reset meanwhile must not touch the lease its successor holds under the same holder id.
-      if (this.pools.get(pool.tokenId) !== pool) return;
-      await this.call(pool, 0).catch(() => undefined);
-      // Dropped only if no acquire came meanwhile: a second pool for the token would share this
+  /**
+   * Under contention, permits held beyond what is in use and waiting go back at once (one call,
+   * in the releasing request's context). Uncontended, nothing is called: see shouldHandBack.
+   */
+  private maybeHandBack(pool: Pool, waitUntil: WaitUntil): void {
+    if (pool.handBackPending || pool.ns === undefined || !this.handBackDue(pool)) return;
+    pool.handBackPending = true;
+    const delay = Math.max(0, (pool.lastCall?.at ?? -Infinity) + this.timings.pollMs - this.clock());
+    const handBack = async () => {
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      while (pool.inflight) await pool.inflight.done;
+      pool.handBackPending = false;
+      if (!this.handBackDue(pool) || this.pools.get(pool.tokenId) !== pool) return;
+      await this.call(pool, this.keep(pool));
+      // Dropped only if nothing here uses it: a second pool for the token would share this
       // isolate's holder id in the DO, and the two would overwrite each other's lease.
-      const untouched = pool.arrivals === arrivals && pool.inUse === 0 && pool.held === 0 && pool.inflight === undefined;
+      const untouched = pool.inUse === 0 && pool.held === 0 && pool.queue.length === 0 && pool.calling === 0 && pool.inflight === undefined;
       if (untouched && !pool.revoked && this.pools.get(pool.tokenId) === pool) this.pools.delete(pool.tokenId);
     };
+    // Nothing starts before waitUntil accepted the work: a release that runs outside its
+    // request's context (the context is gone) must not make calls on its behalf.
+    let start = () => {};
+    const started = new Promise<void>((resolve) => (start = resolve));
     try {
-      waitUntil(idleReturn());
+      waitUntil(started.then(handBack));
     } catch {
       // The request's context is already gone: the lease then simply runs out at its deadline.
+      pool.handBackPending = false;
+      return;
     }
+    start();
+  }
+
+  private handBackDue(pool: Pool): boolean {
+    if (pool.calling > 0) return false;
+    return shouldHandBack({ held: pool.held, keep: this.keep(pool), waiting: pool.queue.length, revoked: pool.revoked, contended: pool.contended });
+  }
+
+  /**
+   * Permits kept when handing back: exactly those in use. (Keeping the recent peak instead was
+   * tried in the simulation: the kept permits then sit idle in many isolates and refusals rose.)
+   */
+  private keep(pool: Pool): number {
+    return Math.min(pool.limit, pool.inUse);
   }
 }
 
-function emptyPool(tokenId: string, ns: LimiterNamespace | undefined): Pool {
-  return {
-    tokenId,
-    ns,
-    limit: 0,
-    held: 0,
-    inUse: 0,
-    leasedAt: -Infinity,
-    revoked: false,
-    headroom: INITIAL_HEADROOM,
-    used: 0,
-    arrivals: 0,
-    waiting: 0,
-    inflight: undefined,
-    failedAt: -Infinity,
-    timers: new Set(),
-  };
-}
-
-function view(pool: Pool): PoolView {
-  const { held, inUse, leasedAt, revoked, limit } = pool;
-  return { held, inUse, leasedAt, revoked, limit, inflightWant: pool.inflight?.want };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`lease call timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // ---- This isolate's pools ------------------------------------------------------------------
 
 const isolatePools = new PermitPools();
 
-/** Takes one of the token's permits: locally when the isolate's lease allows, else via one `lease` call. */
-export function acquirePermit(ns: TokenLimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil): Promise<PermitResult> {
-  return isolatePools.acquire(ns as LimiterNamespace, tokenId, limit, waitUntil);
+/** Takes one of the token's permits: locally when the isolate's lease allows, else via a `lease` call, waiting up to `maxWaitMs`. */
+export function acquirePermit(ns: TokenLimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil, options?: AcquireOptions): Promise<PermitResult> {
+  return isolatePools.acquire(ns as unknown as LimiterNamespace, tokenId, limit, waitUntil, options);
 }
 
 /** After a revoke in this isolate: later acquires refuse at once, without asking the DO. */
@@ -317,20 +439,11 @@ export function forgetToken(tokenId: string): void {
 
 /** Revokes the token in its Durable Object (every isolate learns within one check-in), then here at once. */
 export async function revokeToken(ns: TokenLimiterNamespace, tokenId: string): Promise<void> {
-  await (ns as LimiterNamespace).getByName(tokenId).revoke(tokenId);
+  await (ns as DurableObjectNamespace<TokenLimiter>).getByName(tokenId).revoke(tokenId);
   forgetToken(tokenId);
 }
 
-/** Tests: forget every pool and restore the default timings. */
-export function resetPermitPools(): void {
-  isolatePools.reset();
-}
-
-/** Tests: shorten the check-in interval, idle delay, etc. Undone by resetPermitPools(). */
-export function setPermitPoolTimings(timings: Partial<LeaseTimings>): void {
-  isolatePools.setTimings(timings);
-}
-
-export function permitPoolStats(tokenId: string): { held: number; inUse: number; revoked: boolean } | undefined {
+/** This isolate's view of a token's permits (operators' diagnostics; tests wait on it). */
+export function permitPoolStats(tokenId: string): { held: number; inUse: number; waiting: number; revoked: boolean } | undefined {
   return isolatePools.stats(tokenId);
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { writeLastUsed } from "../store/last-used";
 import {
   CONTENTION_WINDOW_MS,
   type Lease,
@@ -7,7 +8,9 @@ import {
   decideLease,
   earliestExpiry,
   expiredHolders,
+  isTight,
   livePermits,
+  routeViaLocation,
 } from "./lease-ledger";
 
 /** The last-used time reaches D1 at most this often per token. */
@@ -66,6 +69,8 @@ export class TokenLimiter extends DurableObject<Env> {
   private sync: LastUsedSync = { tokenId: null, writtenAt: 0, value: null };
   private alarmAt: number | null = null;
   private contendedUntil = 0;
+  /** The object's clock; tests drive time through runInDurableObject instead of sleeping. */
+  clock: () => number = () => Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,7 +89,7 @@ export class TokenLimiter extends DurableObject<Env> {
     const parsed = LeaseRequest.safeParse(input);
     if (!parsed.success) throw new RangeError(`invalid lease request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const req = parsed.data;
-    const now = Date.now();
+    const now = this.clock();
     const writes: Record<string, unknown> = {};
     if (req.tokenId !== undefined && req.tokenId !== this.sync.tokenId) {
       this.sync = { ...this.sync, tokenId: req.tokenId };
@@ -105,7 +110,8 @@ export class TokenLimiter extends DurableObject<Env> {
         granted: decision.granted,
         expiresAt: decision.lease?.expiresAt ?? 0,
         revoked: false,
-        contended: now < this.contendedUntil,
+        contended: now < this.contendedUntil || isTight(livePermits(this.leases, now), req.limit),
+        ...(routeViaLocation(this.leases, req.holder, now) ? { route: "location" as const } : {}),
       };
     }
 
@@ -135,12 +141,12 @@ export class TokenLimiter extends DurableObject<Env> {
       writes[SYNC_KEY] = this.sync;
     }
     await this.ctx.storage.put(writes);
-    await this.scheduleAlarm(Date.now());
+    await this.scheduleAlarm(this.clock());
   }
 
   /** For tests and operators. */
   async state(): Promise<LimiterState> {
-    const now = Date.now();
+    const now = this.clock();
     return {
       tokenId: this.sync.tokenId,
       revoked: this.revoked,
@@ -154,7 +160,7 @@ export class TokenLimiter extends DurableObject<Env> {
 
   /** Sweeps expired leases (holders that vanished) and writes a pending last-used time to D1. */
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     this.alarmAt = null; // the alarm that is running is consumed
     const expired = expiredHolders(this.leases, now);
     for (const holder of expired) this.leases.delete(holder);
@@ -180,15 +186,13 @@ export class TokenLimiter extends DurableObject<Env> {
     this.sync = { tokenId, writtenAt: now, value };
     await this.ctx.storage.put(SYNC_KEY, this.sync);
     try {
-      await this.env.DB.prepare("UPDATE access_tokens SET last_used_at = ?1 WHERE id = ?2").bind(value, tokenId).run();
+      await writeLastUsed(this.env.DB, tokenId, value);
     } catch (err) {
-      // The table comes with the management schema; without it (unit setups) there is nothing to update.
-      if (/no such table/i.test(String(err))) return;
       console.error(JSON.stringify({ level: "error", msg: "last_used_at write to D1 failed", token_id: tokenId, error: String(err) }));
       // Retried by the alarm one interval later.
       this.sync = { ...this.sync, value: previous.value };
       await this.ctx.storage.put(SYNC_KEY, this.sync);
-      await this.scheduleAlarm(Date.now());
+      await this.scheduleAlarm(this.clock());
     }
   }
 

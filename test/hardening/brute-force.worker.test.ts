@@ -4,7 +4,6 @@ import fc from "fast-check";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_THROTTLE, resetAuthThrottle } from "../../src/data/auth-throttle";
 import worker from "../../src/index";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
 import { singleNode, token } from "../worker/helpers/tokens";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
@@ -72,7 +71,6 @@ let upstream: RecordingFetch;
 const figures: Record<string, unknown> = {};
 
 beforeEach(() => {
-  resetPermitPools();
   resetAuthThrottle();
   upstream?.restore();
   upstream = recordUpstreams([VM]);

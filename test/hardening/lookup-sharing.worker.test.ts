@@ -2,7 +2,6 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { singleNode, token } from "../worker/helpers/tokens";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
 
@@ -21,7 +20,6 @@ import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
 const VM = "http://vm.lookup-sharing.test";
 let upstream: RecordingFetch;
 beforeAll(() => {
-  resetPermitPools();
   upstream = recordUpstreams([VM]);
 });
 afterAll(() => upstream.restore());

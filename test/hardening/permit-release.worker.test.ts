@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { permitPoolStats, resetPermitPools } from "../../src/limiter/permit-pool";
+import { permitPoolStats } from "../../src/limiter/permit-pool";
 import { singleNode, smallestTier, token } from "../worker/helpers/tokens";
 import { runSettings } from "./lib/requests";
 
@@ -63,7 +63,6 @@ function answer(): Response | Promise<Response> {
 }
 
 beforeAll(async () => {
-  resetPermitPools();
   original = globalThis.fetch;
   globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;

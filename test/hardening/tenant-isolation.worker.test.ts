@@ -1,7 +1,6 @@
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { cluster, singleNode, token } from "../worker/helpers/tokens";
 import { REFUSAL_STATUSES, splitRawUrl, violations, type GrantUnderTest } from "./lib/oracle";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
@@ -34,7 +33,6 @@ let upstream: RecordingFetch;
 const stats = { cases: 0, forwarded: 0, byStatus: {} as Record<number, number>, failures: 0 };
 
 beforeAll(async () => {
-  resetPermitPools();
   upstream = recordUpstreams(ORIGINS);
   const a = await singleNode(A, "isolation A");
   await singleNode(B, "isolation B"); // another deployment: its upstream must never be reached

@@ -1,7 +1,6 @@
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { admin, cluster, singleNode } from "../worker/helpers/tokens";
 import { REFUSAL_STATUSES, splitRawUrl, violations, type GrantUnderTest } from "./lib/oracle";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
@@ -61,7 +60,6 @@ async function create(deploymentId: string, body: Record<string, unknown>): Prom
 }
 
 beforeAll(async () => {
-  resetPermitPools();
   upstream = recordUpstreams(ORIGINS);
   // Two single-node deployments on one upstream: the smallest tier allows 5 tokens each.
   const a = await singleNode(A, "policy A labels");

@@ -1,13 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Lease, decideLease, earliestExpiry, expiredHolders, livePermits } from "../../src/limiter/lease-ledger";
+import { type Lease, decideLease, earliestExpiry, expiredHolders, isTight, livePermits } from "../../src/limiter/lease-ledger";
 import {
   INITIAL_HEADROOM,
   type PoolView,
   leaseWant,
   nextHeadroom,
   nextStep,
-  shouldReturnIdle,
+  retryAfterSeconds,
+  shouldHandBack,
 } from "../../src/limiter/lease-policy";
 
 const CHECK_IN = 1_000;
@@ -59,14 +60,26 @@ describe("leaseWant and headroom", () => {
     );
   });
 
-  it("returns an idle lease only when nothing is in use, waiting or taken meanwhile", () => {
-    const idle = { held: 2, inUse: 0, waiting: 0, revoked: false, activityChanged: false };
-    expect(shouldReturnIdle(idle)).toBe(true);
-    expect(shouldReturnIdle({ ...idle, inUse: 1 })).toBe(false);
-    expect(shouldReturnIdle({ ...idle, waiting: 1 })).toBe(false);
-    expect(shouldReturnIdle({ ...idle, activityChanged: true })).toBe(false);
-    expect(shouldReturnIdle({ ...idle, held: 0 })).toBe(false);
-    expect(shouldReturnIdle({ ...idle, revoked: true })).toBe(false);
+  it("hands spare permits back only when the token is contended and nobody here waits", () => {
+    const spare = { held: 3, keep: 1, waiting: 0, revoked: false, contended: true };
+    expect(shouldHandBack(spare)).toBe(true);
+    expect(shouldHandBack({ ...spare, contended: false })).toBe(false); // sparse and uncontended: keep it, no call
+    expect(shouldHandBack({ ...spare, waiting: 1 })).toBe(false);
+    expect(shouldHandBack({ ...spare, held: 1 })).toBe(false);
+    expect(shouldHandBack({ ...spare, revoked: true })).toBe(false);
+  });
+});
+
+describe("retryAfterSeconds: computed from what the pool knows", () => {
+  it("is the releases needed to reach this request, at the mean hold time over the permits in use", () => {
+    expect(retryAfterSeconds({ queuedAhead: 0, inUse: 5, meanHoldMs: 20 })).toBe(1);
+    expect(retryAfterSeconds({ queuedAhead: 9, inUse: 2, meanHoldMs: 1_000 })).toBe(5);
+    expect(retryAfterSeconds({ queuedAhead: 0, inUse: 1, meanHoldMs: 2_500 })).toBe(3);
+    expect(retryAfterSeconds({ queuedAhead: 1_000, inUse: 1, meanHoldMs: 1_000 })).toBe(60);
+  });
+
+  it("assumes 1 s per permit until one has been released", () => {
+    expect(retryAfterSeconds({ queuedAhead: 3, inUse: 2, meanHoldMs: undefined })).toBe(2);
   });
 });
 
@@ -101,6 +114,13 @@ describe("decideLease: the Durable Object's rule", () => {
     expect(expiredHolders(l, 1_000)).toEqual(["b"]);
     expect(earliestExpiry(leases([["a", 1, 7], ["b", 1, 3]]))).toBe(3);
     expect(earliestExpiry(new Map())).toBeUndefined();
+  });
+
+  it("calls the token contended when less than a tenth of its limit is left", () => {
+    expect(isTight(89, 100)).toBe(false);
+    expect(isTight(91, 100)).toBe(true);
+    expect(isTight(2, 3)).toBe(false);
+    expect(isTight(3, 3)).toBe(true);
   });
 
   it("keeps the sum of live leases within the limit for any sequence of requests", () => {

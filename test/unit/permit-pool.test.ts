@@ -1,16 +1,7 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Lease, type LeaseGrant, type LeaseRequest, decideLease, livePermits } from "../../src/limiter/lease-ledger";
-import {
-  LimiterUnavailableError,
-  type Permit,
-  type PermitResult,
-  PermitPools,
-  acquirePermit,
-  forgetToken,
-  permitPoolStats,
-  resetPermitPools,
-} from "../../src/limiter/permit-pool";
+import { type Lease, type LeaseGrant, type LeaseRequest, decideLease, isTight, livePermits } from "../../src/limiter/lease-ledger";
+import { type Permit, type PermitResult, PermitPools, acquirePermit, forgetToken, permitPoolStats } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 
 /**
@@ -56,10 +47,11 @@ class FakeLimiter {
 
   private apply(req: LeaseRequest): LeaseGrant {
     if (this.revoked) return { granted: 0, expiresAt: 0, revoked: true, contended: false };
-    const d = decideLease(this.leases, req, Date.now());
+    const now = Date.now();
+    const d = decideLease(this.leases, req, now);
     if (d.lease) this.leases.set(req.holder, d.lease);
     else this.leases.delete(req.holder);
-    return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended: d.short };
+    return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended: d.short || isTight(livePermits(this.leases, now), req.limit) };
   }
 }
 
@@ -99,7 +91,6 @@ beforeEach(() => {
 
 afterEach(() => {
   pools.reset();
-  resetPermitPools();
   vi.useRealTimers();
 });
 
@@ -109,10 +100,10 @@ describe("acquiring locally", () => {
     expect(fake.calls).toEqual([{ tokenId: TOKEN, holder: "isolate-a", want: 2, limit: 10, ttlMs: 10_000, used: 0 }]);
     const second = permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil));
     expect(fake.calls).toHaveLength(1);
-    expect(pools.stats(TOKEN)).toEqual({ held: 2, inUse: 2, revoked: false });
+    expect(pools.stats(TOKEN)).toEqual({ held: 2, inUse: 2, waiting: 0, revoked: false });
     first.release();
     second.release();
-    expect(pools.stats(TOKEN)).toEqual({ held: 2, inUse: 0, revoked: false });
+    expect(pools.stats(TOKEN)).toEqual({ held: 2, inUse: 0, waiting: 0, revoked: false });
   });
 
   it("refuses the (limit+1)-th concurrent request with reason limit, without a DO call", async () => {
@@ -120,7 +111,7 @@ describe("acquiring locally", () => {
     const permits = [];
     for (let i = 0; i < limit; i++) permits.push(permitOf(await pools.acquire(ns, TOKEN, limit, ctx.waitUntil)));
     const calls = fake.calls.length;
-    expect(await pools.acquire(ns, TOKEN, limit, ctx.waitUntil)).toEqual({ ok: false, reason: "limit", retryAfterSeconds: 1 });
+    expect(await pools.acquire(ns, TOKEN, limit, ctx.waitUntil, { maxWaitMs: 0 })).toEqual({ ok: false, reason: "limit", retryAfterSeconds: 1 });
     expect(fake.calls).toHaveLength(calls);
     expect(fake.live()).toBe(limit);
   });
@@ -129,7 +120,7 @@ describe("acquiring locally", () => {
     const other = new PermitPools("isolate-b");
     const theirs = [permitOf(await other.acquire(ns, TOKEN, 3, ctx.waitUntil)), permitOf(await other.acquire(ns, TOKEN, 3, ctx.waitUntil))];
     permitOf(await pools.acquire(ns, TOKEN, 3, ctx.waitUntil));
-    expect(await pools.acquire(ns, TOKEN, 3, ctx.waitUntil)).toMatchObject({ ok: false, reason: "limit" });
+    expect(await pools.acquire(ns, TOKEN, 3, ctx.waitUntil, { maxWaitMs: 0 })).toMatchObject({ ok: false, reason: "limit" });
     expect(fake.live()).toBe(3);
     theirs.forEach((p) => p.release());
     other.reset();
@@ -137,7 +128,7 @@ describe("acquiring locally", () => {
 
   it("makes capacity available again on release, locally", async () => {
     const a = permitOf(await pools.acquire(ns, TOKEN, 1, ctx.waitUntil));
-    expect((await pools.acquire(ns, TOKEN, 1, ctx.waitUntil)).ok).toBe(false);
+    expect((await pools.acquire(ns, TOKEN, 1, ctx.waitUntil, { maxWaitMs: 0 })).ok).toBe(false);
     a.release();
     const calls = fake.calls.length;
     expect((await pools.acquire(ns, TOKEN, 1, ctx.waitUntil)).ok).toBe(true);
@@ -191,17 +182,18 @@ describe("sharing lease calls", () => {
     }
     expect(fake.calls.length).toBeLessThanOrEqual(5 + 4); // one check-in a second, plus the warm-up burst
     inFlight.forEach((p) => p.release());
-    await vi.advanceTimersByTimeAsync(250); // the idle return reports the rest of the use
+    await vi.advanceTimersByTimeAsync(1_000);
+    permitOf(await pools.acquire(ns, TOKEN, 100, ctx.waitUntil)); // its check-in reports the rest of the use
     expect(fake.calls.reduce((n, c) => n + c.used, 0)).toBe(5_000);
   });
 
   it("does not use permits a call in flight is handing back", async () => {
-    permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil)).release();
+    permitOf(await pools.acquire(ns, TOKEN, 2, ctx.waitUntil)).release(); // a lease of the whole limit: contended
     fake.holding = true;
-    await vi.advanceTimersByTimeAsync(250); // the idle return (want 0) goes out; the lease is still fresh
+    await vi.advanceTimersByTimeAsync(100); // the hand-back (want 0) goes out; the lease is still fresh
     expect(fake.calls.at(-1)?.want).toBe(0);
     expect(fake.live()).toBe(0); // the DO has taken the permits back already
-    const next = pools.acquire(ns, TOKEN, 10, ctx.waitUntil);
+    const next = pools.acquire(ns, TOKEN, 2, ctx.waitUntil);
     await flush();
     expect(pools.stats(TOKEN)?.inUse).toBe(0); // so this acquire must not use the old lease
     fake.holding = false;
@@ -265,57 +257,160 @@ describe("check-in and revocation", () => {
   });
 
   it("forgetToken makes later acquires refuse at once, without a DO call", async () => {
-    permitOf(await acquirePermit(ns, TOKEN, 10, ctx.waitUntil)).release();
+    const token = "tok_forgotten"; // the isolate's own pools outlive the test
+    permitOf(await acquirePermit(ns, token, 10, ctx.waitUntil)).release();
     const calls = fake.calls.length;
-    forgetToken(TOKEN);
-    expect(await acquirePermit(ns, TOKEN, 10, ctx.waitUntil)).toMatchObject({ ok: false, reason: "revoked" });
-    expect(permitPoolStats(TOKEN)).toEqual({ held: 0, inUse: 0, revoked: true });
+    forgetToken(token);
+    expect(await acquirePermit(ns, token, 10, ctx.waitUntil)).toMatchObject({ ok: false, reason: "revoked" });
+    expect(permitPoolStats(token)).toEqual({ held: 0, inUse: 0, waiting: 0, revoked: true });
     forgetToken("tok_never_seen");
     expect(await acquirePermit(ns, "tok_never_seen", 10, ctx.waitUntil)).toMatchObject({ ok: false, reason: "revoked" });
     expect(fake.calls).toHaveLength(calls);
   });
 });
 
-describe("idle return", () => {
-  it("hands the lease back after the idle delay", async () => {
-    permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil)).release();
-    expect(fake.live()).toBe(2);
-    await vi.advanceTimersByTimeAsync(250);
+describe("handing permits back", () => {
+  it("uncontended, keeps an idle lease: a sparse token pays one call per request, not a lease and a return", async () => {
+    for (let i = 0; i < 5; i++) {
+      permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil)).release();
+      await vi.advanceTimersByTimeAsync(3_000); // a request every few seconds
+    }
     await ctx.settle();
-    expect(fake.calls.at(-1)).toMatchObject({ want: 0, used: 1 });
+    expect(fake.calls).toHaveLength(5); // each request's check-in renews the lease and reports the previous use
+    expect(fake.calls.slice(1).every((c) => c.used === 1)).toBe(true);
+    // The lease lapses at its deadline when nothing renews it.
+    await vi.advanceTimersByTimeAsync(10_000);
     expect(fake.live()).toBe(0);
-    expect(pools.stats(TOKEN)).toBeUndefined();
   });
 
-  it("keeps the lease when the pool was used again during the delay", async () => {
-    permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil)).release();
+  it("contended, hands spare permits back right after the release", async () => {
+    const other = new PermitPools("isolate-b");
+    const theirs = permitOf(await other.acquire(ns, TOKEN, 4, ctx.waitUntil)); // holds 2 of 4
+    const mine = [permitOf(await pools.acquire(ns, TOKEN, 4, ctx.waitUntil)), permitOf(await pools.acquire(ns, TOKEN, 4, ctx.waitUntil))];
+    expect(fake.live()).toBe(4); // the whole limit is leased: the DO says contended
+    mine[0]!.release();
     await vi.advanceTimersByTimeAsync(100);
-    const again = permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil));
+    await ctx.settle();
+    expect(fake.calls.at(-1)).toMatchObject({ holder: "isolate-a", want: 1 });
+    expect(fake.live()).toBe(3);
+    mine[1]!.release();
+    theirs.release();
+    other.reset();
+  });
+});
+
+describe("waiting instead of an instant refusal", () => {
+  it("serves waiters in arrival order as permits are released here", async () => {
+    const held = [permitOf(await pools.acquire(ns, TOKEN, 2, ctx.waitUntil)), permitOf(await pools.acquire(ns, TOKEN, 2, ctx.waitUntil))];
+    const order: number[] = [];
+    const waiting = [0, 1, 2].map((i) => pools.acquire(ns, TOKEN, 2, ctx.waitUntil).then((r) => (order.push(i), r)));
+    await flush();
+    expect(pools.stats(TOKEN)).toMatchObject({ inUse: 2, waiting: 3 });
+    held[0]!.release();
+    await flush();
+    expect(order).toEqual([0]);
+    held[1]!.release();
+    await flush();
+    expect(order).toEqual([0, 1]);
+    permitOf(await waiting[0]!).release();
+    await flush();
+    expect(order).toEqual([0, 1, 2]);
+    expect(pools.stats(TOKEN)).toMatchObject({ inUse: 2, waiting: 0 });
+    expect(fake.live()).toBeLessThanOrEqual(2);
+  });
+
+  it("is admitted by the next lease call when another isolate hands permits back", async () => {
+    const other = new PermitPools("isolate-b");
+    const theirs = [permitOf(await other.acquire(ns, TOKEN, 2, ctx.waitUntil)), permitOf(await other.acquire(ns, TOKEN, 2, ctx.waitUntil))];
+    let result: PermitResult | undefined;
+    void pools.acquire(ns, TOKEN, 2, ctx.waitUntil).then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(result).toBeUndefined(); // waiting, not refused
+    theirs[0]!.release(); // contended: isolate-b hands its spare permit back
+    await vi.advanceTimersByTimeAsync(300);
+    expect(result?.ok).toBe(true);
+    expect(fake.live()).toBeLessThanOrEqual(2);
+    theirs[1]!.release();
+    other.reset();
+  });
+
+  it("refuses after the bounded wait, with Retry-After estimated from how long permits are held here", async () => {
+    const held = [permitOf(await pools.acquire(ns, TOKEN, 1, ctx.waitUntil))];
+    // Requests here hold their permit 3 s.
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(3_000);
+      held.shift()!.release();
+      held.push(permitOf(await pools.acquire(ns, TOKEN, 1, ctx.waitUntil, { maxWaitMs: 0 })));
+    }
+    const queued = Array.from({ length: 3 }, () => pools.acquire(ns, TOKEN, 1, ctx.waitUntil, { maxWaitMs: 200 }));
     await vi.advanceTimersByTimeAsync(200);
-    expect(fake.calls).toHaveLength(1);
-    expect(fake.live()).toBe(2);
-    again.release();
+    const results = await Promise.all(queued);
+    expect(results.every((r) => !r.ok && r.reason === "limit")).toBe(true);
+    // The first in line needs one release (3 s); those behind it at their deadline, more.
+    const after = results.map((r) => (r.ok ? 0 : r.retryAfterSeconds));
+    expect(after[0]).toBe(3);
+    expect(after.every((s) => s >= 3 && s <= 9)).toBe(true);
+    expect(pools.stats(TOKEN)).toMatchObject({ inUse: 1, waiting: 0 });
+  });
+
+  it("a client that disconnects leaves the queue at once", async () => {
+    const held = permitOf(await pools.acquire(ns, TOKEN, 1, ctx.waitUntil));
+    const client = new AbortController();
+    const gone = pools.acquire(ns, TOKEN, 1, ctx.waitUntil, { signal: client.signal });
+    const next = pools.acquire(ns, TOKEN, 1, ctx.waitUntil);
+    await flush();
+    expect(pools.stats(TOKEN)?.waiting).toBe(2);
+    client.abort();
+    expect(await gone).toMatchObject({ ok: false, reason: "aborted" });
+    expect(pools.stats(TOKEN)?.waiting).toBe(1);
+    held.release();
+    expect((await next).ok).toBe(true); // the permit went to the one still there
+  });
+
+  it("never waits longer than the ceiling, however long a tier asks for", async () => {
+    permitOf(await pools.acquire(ns, TOKEN, 1, ctx.waitUntil));
+    let result: PermitResult | undefined;
+    void pools.acquire(ns, TOKEN, 1, ctx.waitUntil, { maxWaitMs: 3_600_000 }).then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(result).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(result).toMatchObject({ ok: false, reason: "limit" });
   });
 });
 
 describe("failures", () => {
-  it("rejects with a 503 error when the DO cannot be reached, and tries again next time", async () => {
+  it("answers unavailable (a value, not a throw) when the DO cannot be reached", async () => {
     fake.failing = true;
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    await expect(pools.acquire(ns, TOKEN, 10, ctx.waitUntil)).rejects.toBeInstanceOf(LimiterUnavailableError);
+    expect(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil, { maxWaitMs: 0 })).toEqual({ ok: false, reason: "unavailable", retryAfterSeconds: 1 });
     expect(warn.mock.calls[0]?.[0]).toContain(TOKEN);
     fake.failing = false;
     expect((await pools.acquire(ns, TOKEN, 10, ctx.waitUntil)).ok).toBe(true);
     warn.mockRestore();
   });
 
-  it("times out a call that never answers", async () => {
+  it("a waiting acquire is admitted when the DO comes back within the wait", async () => {
+    fake.failing = true;
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    let result: PermitResult | undefined;
+    void pools.acquire(ns, TOKEN, 10, ctx.waitUntil).then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(result).toBeUndefined();
+    fake.failing = false;
+    await vi.advanceTimersByTimeAsync(100); // the next poll
+    expect(result?.ok).toBe(true);
+    warn.mockRestore();
+  });
+
+  it("times out a call that never answers, and the wait does not extend past it", async () => {
     fake.holding = true;
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    const pending = pools.acquire(ns, TOKEN, 10, ctx.waitUntil);
-    const outcome = expect(pending).rejects.toBeInstanceOf(LimiterUnavailableError);
-    await vi.advanceTimersByTimeAsync(5_000);
-    await outcome;
+    let result: PermitResult | undefined;
+    void pools.acquire(ns, TOKEN, 10, ctx.waitUntil).then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(result).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(result).toMatchObject({ ok: false, reason: "unavailable" });
     warn.mockRestore();
   });
 });
@@ -348,6 +443,8 @@ describe("invariant across isolates (property)", () => {
           return p;
         });
         const active: Permit[] = [];
+        let issued = 0;
+        let answered = 0;
         const tasks: Promise<unknown>[] = [];
         const waitUntil = (p: Promise<unknown>) => void tasks.push(p);
         const check = () => {
@@ -358,7 +455,9 @@ describe("invariant across isolates (property)", () => {
         for (const o of ops) {
           if (o.kind === "acquire") {
             const pool = isolates[o.isolate % isolateCount]!;
+            issued++;
             void pool.acquire(space, TOKEN, limit, waitUntil).then((r) => {
+              answered++;
               if (r.ok) active.push(r.permit);
               check();
             });
@@ -372,18 +471,20 @@ describe("invariant across isolates (property)", () => {
           await flush();
           check();
         }
-        // Drain: answer everything, end every request, let the idle returns run.
+        // Drain: answer everything, end every request, let the waits run out.
         for (let round = 0; round < 20; round++) {
+          active.splice(0).forEach((p) => p.release());
+          await vi.advanceTimersByTimeAsync(300);
           while (limiter.pending > 0) {
             limiter.deliver();
             await flush();
           }
-          active.splice(0).forEach((p) => p.release());
-          await vi.advanceTimersByTimeAsync(300);
-          await flush();
         }
-        expect(limiter.pending).toBe(0);
-        // Nothing leaked: every idle isolate gave its permits back.
+        // Every acquire was answered (none hangs in a queue), nothing is in use, and every lease
+        // left lapses at its deadline.
+        expect(answered).toBe(issued);
+        for (const p of isolates) expect(p.stats(TOKEN)?.inUse ?? 0).toBe(0);
+        await vi.advanceTimersByTimeAsync(60_000);
         expect(limiter.live()).toBe(0);
         isolates.forEach((p) => p.reset());
       }),

@@ -2,7 +2,6 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
 import { admin, singleNode, token } from "./helpers/tokens";
 import { mockUpstreams, type UpstreamMock } from "./helpers/upstream";
@@ -55,7 +54,6 @@ async function send(e: Env, secret: string, path = "/api/v1/query?query=up", hea
 
 let upstream: UpstreamMock;
 beforeEach(() => {
-  resetPermitPools();
   upstream = mockUpstreams({ [VM]: () => Response.json({ status: "success" }) });
 });
 afterEach(() => {

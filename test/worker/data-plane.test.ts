@@ -1,6 +1,5 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { generateSecret } from "../../src/token/format";
 import { cluster, revoke, singleNode, token } from "./helpers/tokens";
 import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
@@ -17,7 +16,6 @@ function echoUpstream(request: Request): Response {
 }
 
 beforeEach(() => {
-  resetPermitPools();
   upstream = mockUpstreams({ [VM]: echoUpstream, [INSERT]: echoUpstream, [SELECT]: echoUpstream });
 });
 

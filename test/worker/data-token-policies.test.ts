@@ -1,7 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { forgetTokenRecord } from "../../src/data/lookup";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { admin, cluster, singleNode } from "./helpers/tokens";
 import { mockUpstreams, type UpstreamMock } from "./helpers/upstream";
 
@@ -22,7 +21,6 @@ async function echoUpstream(request: Request): Promise<Response> {
 }
 
 beforeEach(() => {
-  resetPermitPools();
   bodies = [];
   upstream = mockUpstreams({ [VM]: echoUpstream, [INSERT]: echoUpstream, [SELECT]: echoUpstream });
 });

@@ -2,7 +2,6 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { resetPermitPools } from "../../src/limiter/permit-pool";
 import { singleNode, token } from "./helpers/tokens";
 import { mockUpstreams, type UpstreamMock } from "./helpers/upstream";
 
@@ -29,7 +28,6 @@ async function alwaysGzip(): Promise<Response> {
 }
 
 beforeEach(() => {
-  resetPermitPools();
   answer = () => new Response(JSON_BODY, { headers: { "content-type": "application/json" } });
   upstream = mockUpstreams({ [VM]: (r) => answer(r) });
 });

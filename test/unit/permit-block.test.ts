@@ -1,0 +1,165 @@
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { BlockLedger, type Parent } from "../../src/limiter/block-ledger";
+import { type Lease, type LeaseGrant, type LeaseRequest, decideLease, isTight, livePermits } from "../../src/limiter/lease-ledger";
+import { type Permit, PermitPools } from "../../src/limiter/permit-pool";
+
+/** The token's object: the real ledger rule; a call can be lost (applied, but the answer never arrives) or fail. */
+class FakeToken implements Parent {
+  readonly leases = new Map<string, Lease>();
+  revoked = false;
+  loseNext = 0;
+  calls: LeaseRequest[] = [];
+  async lease(req: LeaseRequest): Promise<LeaseGrant> {
+    this.calls.push(req);
+    if (this.revoked) return { granted: 0, expiresAt: 0, revoked: true, contended: false };
+    const now = Date.now();
+    const d = decideLease(this.leases, req, now);
+    if (d.lease) this.leases.set(req.holder, d.lease);
+    else this.leases.delete(req.holder);
+    if (this.loseNext > 0) {
+      this.loseNext--;
+      throw new Error("answer lost");
+    }
+    return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended: d.short || isTight(livePermits(this.leases, now), req.limit) };
+  }
+  live(): number {
+    return livePermits(this.leases, Date.now());
+  }
+}
+
+const TOKEN = "tok_block";
+let token: FakeToken;
+let warn: ReturnType<typeof vi.spyOn>;
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 5_000_000 });
+  token = new FakeToken();
+  warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+});
+afterEach(() => {
+  warn.mockRestore();
+  vi.useRealTimers();
+});
+
+const flush = async () => {
+  for (let i = 0; i < 30; i++) await Promise.resolve();
+};
+
+/** A location object as the data path sees it: a namespace whose objects are one BlockLedger. */
+function location(name: string) {
+  const box = { ledger: new BlockLedger(`loc:${name}:0`, () => token), epoch: 0 };
+  const ns = { getByName: () => ({ lease: (req: LeaseRequest) => box.ledger.lease(req) }) };
+  /** Eviction: a fresh instance with a new holder id; the old block keeps counting at the token until its deadline. */
+  const evict = () => {
+    box.epoch++;
+    box.ledger = new BlockLedger(`loc:${name}:${box.epoch}`, () => token);
+  };
+  return { box, ns, evict };
+}
+
+const tokenNs = { getByName: () => token };
+
+function permitOf(r: Awaited<ReturnType<PermitPools["acquire"]>>): Permit {
+  if (!r.ok) throw new Error(`expected a permit, got ${r.reason}`);
+  return r.permit;
+}
+
+describe("BlockLedger: the per-location level", () => {
+  it("leases a block from the token's object and re-leases it to isolates; the token sees one holder", async () => {
+    const loc = location("fra");
+    const a = new PermitPools("iso-a");
+    const b = new PermitPools("iso-b");
+    const permits: Permit[] = [];
+    for (const p of [a, b, a, b]) {
+      const r = await p.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns });
+      if (!r.ok) throw new Error(r.reason);
+      permits.push(r.permit);
+    }
+    expect([...token.leases.keys()]).toEqual(["loc:fra:0"]);
+    expect(token.live()).toBeGreaterThanOrEqual(4);
+    expect(loc.box.ledger.state().subLeased).toBeGreaterThanOrEqual(4);
+    expect(loc.box.ledger.state().subLeased).toBeLessThanOrEqual(loc.box.ledger.state().block);
+    permits.forEach((p) => p.release());
+  });
+
+  it("passes revocation down within one block check-in", async () => {
+    const loc = location("fra");
+    const pool = new PermitPools("iso-a");
+    const r = await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns });
+    expect(r.ok).toBe(true);
+    token.revoked = true;
+    await vi.advanceTimersByTimeAsync(1_000); // the isolate's check-in interval; the block is older than its own (500 ms)
+    expect(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).toMatchObject({ ok: false, reason: "revoked" });
+    expect(loc.box.ledger.state().revoked).toBe(true);
+  });
+
+  it("long requests under contention keep their short sub-leases renewed: the permits stay counted", async () => {
+    const loc = location("fra");
+    const a = new PermitPools("iso-a");
+    const held = [permitOf(await a.acquire(tokenNs, TOKEN, 2, () => {}, { location: loc.ns })), permitOf(await a.acquire(tokenNs, TOKEN, 2, () => {}, { location: loc.ns }))];
+    // The whole limit is leased: contended, so sub-leases get the short deadline (2.5 s).
+    for (let t = 0; t < 20; t++) {
+      await vi.advanceTimersByTimeAsync(500);
+      expect(loc.box.ledger.state().subLeased).toBeGreaterThanOrEqual(2);
+      expect(token.live()).toBeGreaterThanOrEqual(2);
+    }
+    // And nobody else gets in meanwhile.
+    expect(await new PermitPools("iso-c").acquire(tokenNs, TOKEN, 2, () => {}, { location: loc.ns, maxWaitMs: 0 })).toMatchObject({ ok: false, reason: "limit" });
+    held.forEach((p) => p.release());
+  });
+
+  type Op =
+    | { kind: "acquire"; isolate: number }
+    | { kind: "release"; pick: number }
+    | { kind: "advance"; ms: number }
+    | { kind: "lose" }
+    | { kind: "evict"; location: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant("acquire" as const), isolate: fc.nat(5) }), weight: 6 },
+    { arbitrary: fc.record({ kind: fc.constant("release" as const), pick: fc.nat(50) }), weight: 4 },
+    { arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 3_000 }) }), weight: 2 },
+    { arbitrary: fc.constant({ kind: "lose" as const }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant("evict" as const), location: fc.nat(2) }), weight: 1 },
+  );
+
+  it("property: isolates in several locations, with clock jumps, lost calls and evicted location objects, never exceed the limit in flight", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.array(op, { maxLength: 60 }), async (limit, ops) => {
+        token = new FakeToken();
+        const locations = [location("a"), location("b"), location("c")];
+        // Six isolates, two per location; leases long enough that expiry under a live request
+        // (the crash case, covered elsewhere) does not occur.
+        const isolates = Array.from({ length: 6 }, (_, i) => ({ pool: new PermitPools(`iso-${i}`, { leaseTtlMs: 60_000 }), loc: locations[i % 3]! }));
+        const active: Permit[] = [];
+        const check = () => {
+          expect(active.length).toBeLessThanOrEqual(limit);
+          expect(token.live()).toBeLessThanOrEqual(limit);
+        };
+        for (const o of ops) {
+          if (o.kind === "acquire") {
+            const { pool, loc } = isolates[o.isolate % isolates.length]!;
+            void pool.acquire(tokenNs, TOKEN, limit, () => {}, { location: loc.ns, maxWaitMs: 300 }).then((r) => {
+              if (r.ok) active.push(r.permit);
+              check();
+            });
+          } else if (o.kind === "release") {
+            if (active.length > 0) active.splice(o.pick % active.length, 1)[0]!.release();
+          } else if (o.kind === "advance") {
+            await vi.advanceTimersByTimeAsync(o.ms);
+          } else if (o.kind === "lose") {
+            token.loseNext++;
+          } else {
+            locations[o.location]!.evict();
+          }
+          await flush();
+          check();
+        }
+        active.splice(0).forEach((p) => p.release());
+        await vi.advanceTimersByTimeAsync(6_000);
+        isolates.forEach(({ pool }) => pool.reset());
+      }),
+      { seed: 20261129, numRuns: 200 },
+    );
+  });
+});
