@@ -1,6 +1,6 @@
 import { forgetTokenRecord } from "../data/lookup";
 import { revocationIncomplete } from "../errors";
-import { revokeToken } from "../limiter/permit-pool";
+import { expireToken, revokeToken } from "../limiter/permit-pool";
 import type { AccessTokenRow, TokenRef } from "../store/access-tokens";
 import type { Deployment } from "../store/deployments";
 import type { Tier } from "../store/tiers";
@@ -68,14 +68,24 @@ export async function propagateRevocations(env: Env, tokens: readonly TokenRef[]
 }
 
 /**
- * Spreads an expiry a rotation brought forward. The new expiry is already in the token's KV
- * projection and D1 (publishProjections), but isolates keep the record they read for up to 30 s
- * (src/data/lookup.ts) and remote KV locations for 60 s or more. An expiry that is already due
- * (overlap 0) is a revocation: the Durable Object, the authority at the edge, refuses the token at
- * its next request everywhere, as for DELETE. A failure answers 503 `revocation_incomplete`;
- * rotating again is refused (the token is expired), so DELETE finishes the job.
+ * Spreads an expiry a rotation brought forward. The new expiry is already in D1 and the token's
+ * KV projection (publishProjections; deleted when it is due within a minute), and this isolate
+ * forgot its record; but other isolates keep the record they read for up to 30 s and remote KV
+ * locations for 60 s or more. So the token's Durable Object, the authority revocation uses, is told
+ * too: from `expires_at` on it answers every lease call as expired, and every isolate refuses the
+ * token (401 `expired_token`) within one check-in — the revocation bound (docs/limiter.md).
+ * Tried twice; if the object cannot be told, the rotation still stands (it is committed) and the
+ * expiry takes effect from the records alone: logged, and DELETE on the old token stops it at once.
  */
 export async function spreadExpiry(env: Env, token: TokenRef & { expires_at: number }): Promise<void> {
-  if (token.expires_at > Date.now()) return;
-  await propagateRevocations(env, [token]);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await expireToken(env.TOKEN_LIMITER, token.id, token.expires_at);
+      return;
+    } catch (err) {
+      if (attempt < 2) continue;
+      console.error(JSON.stringify({ level: "error", msg: "rotation: the old token's expiry did not reach its Durable Object", token_id: token.id, error: String(err) }));
+      return;
+    }
+  }
 }

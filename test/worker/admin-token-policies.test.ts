@@ -147,7 +147,8 @@ describe("POST .../access_tokens/{id}/rotate", () => {
     expect(await projection(rotated.value)).toMatchObject({ tenant_id: "7:3", labels: { team: "a" }, allowed_networks: ["10.0.0.0/8"] });
     expect(await projection(old.value)).toMatchObject({ expires_at: replacedUntil });
     expect(await loadTokenRecord(env.DB, await hashSecret(old.value))).toMatchObject({ expires_at: replacedUntil });
-    expect(await limiterState(old.id)).toMatchObject({ revoked: false });
+    // The token's Durable Object knows the new expiry: every isolate refuses at it.
+    expect(await limiterState(old.id)).toMatchObject({ revoked: false, expiresAt: replacedUntil });
 
     // One audit row, on the replaced token, linking both ids.
     const audit = await auditRows(old.id);
@@ -156,13 +157,13 @@ describe("POST .../access_tokens/{id}/rotate", () => {
     expect(await auditRows(rotated.id)).toEqual([]);
   });
 
-  it("with overlap 0 refuses the old token at once: gone from KV, expired in D1, revoked at its Durable Object", async () => {
+  it("with overlap 0 refuses the old token at once: gone from KV, expired in D1 and at its Durable Object", async () => {
     const { deployment } = await createDeployment();
     const old = await create(deployment.id, {});
     await expectJson<RotatedJson>(await adminFetch("POST", rotatePath(deployment.id, old.id), { body: { overlap_seconds: 0 } }), 201);
     expect(await projection(old.value)).toBeNull();
     expect((await loadTokenRecord(env.DB, await hashSecret(old.value)))!.expires_at).toBeLessThanOrEqual(Date.now());
-    expect(await limiterState(old.id)).toMatchObject({ revoked: true });
+    expect((await limiterState(old.id)).expiresAt).toBeLessThanOrEqual(Date.now());
   });
 
   it("never extends an expiry the old token already had, and gives the successor the same lifetime", async () => {
