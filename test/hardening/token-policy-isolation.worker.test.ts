@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, cluster, singleNode } from "../worker/helpers/tokens";
-import { REFUSAL_STATUSES, splitRawUrl, violations, type GrantUnderTest } from "./lib/oracle";
+import { classify, REFUSAL_STATUSES, splitRawUrl, violations, type GrantUnderTest } from "./lib/oracle";
 import { recordUpstreams, type RecordingFetch } from "./lib/recording-fetch";
 import { authorizationFor, hasBody, pathFor, requestArb, runSettings, type GeneratedRequest } from "./lib/requests";
 
@@ -194,7 +194,11 @@ async function check(r: GeneratedRequest, addressIndex: number): Promise<void> {
         /* the base oracle reports malformed escapes */
       }
       if (UNSCOPABLE.some((re) => re.test(decodedPath))) problems.push(`forwarded an endpoint that ignores extra_label: ${path}`);
-      const toSelect = forwarded.url.startsWith(SELECT_C) || (grant.deploymentType === "single_node" && !/\/(write|import|push|influx|datadog|api\/v2\/write)/.test(path));
+      // A body VictoriaMetrics reads as query arguments: reads and deletes (vmselect). Ingestion,
+      // Influx /query and /health included, never reads extra_label from a body.
+      const apiPath = grant.deploymentType === "cluster" ? "/" + decodedPath.split("/").slice(3).join("/") : decodedPath;
+      const klass = classify(apiPath, grant.deploymentType === "cluster");
+      const toSelect = klass === "read" || klass === "delete";
       const form = /^application\/x-www-form-urlencoded/i.test(r.headers["Content-Type"] ?? "");
       if (toSelect && form && hasBody(r.method)) {
         const widening = scopePairs(forwarded.body);
