@@ -78,6 +78,14 @@ describe("POST .../access_tokens with policies", () => {
     expect(JSON.parse(audit!.detail!)).toEqual({ type: "w", description: "policies", ...policies });
   });
 
+  it("keeps the policies in the projection when a deployment change rewrites it", async () => {
+    const { deployment } = await createDeployment();
+    const token = await create(deployment.id, { allowed_networks: ["10.0.0.0/8"], labels: { team: "a" }, expires_at: inDays(1) });
+    const res = await adminFetch("PUT", `/deployments/${deployment.id}`, { body: { upstream_url: "http://127.0.0.1:9428" } });
+    expect(res.status).toBe(200);
+    expect(await projection(token.value)).toMatchObject({ upstream_url: "http://127.0.0.1:9428", allowed_networks: ["10.0.0.0/8"], labels: { team: "a" }, expires_at: Date.parse(token.expires_at!) });
+  });
+
   it("omits every policy field when unset (null is the same as absent)", async () => {
     const { deployment } = await createDeployment();
     const token = await create(deployment.id, { expires_at: null, allowed_networks: null, labels: null });
