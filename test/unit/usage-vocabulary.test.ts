@@ -16,6 +16,8 @@ function dataPlaneCodes(): Map<string, number> {
   for (const file of files) {
     const text = readFileSync(file, "utf8");
     for (const re of patterns) for (const m of text.matchAll(re)) codes.set(m[2]!, Number(m[1]));
+    // Constructors that take the code and fix the status (errors.ts).
+    for (const m of text.matchAll(/\bserviceUnavailable\(\s*"([a-z_]+)"/g)) codes.set(m[1]!, 503);
   }
   return codes;
 }
