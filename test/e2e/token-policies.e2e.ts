@@ -249,3 +249,23 @@ describe("label scope", () => {
     }
   }, 60_000);
 });
+
+describe("address allowlist over a real socket", () => {
+  it("judges the address the runtime vouches for (CF-Connecting-IP), not the X-Forwarded-For a client sends", async () => {
+    const dep = await singleNode("allowlist");
+    const [loopback, elsewhere] = await Promise.all([
+      admin.createToken(dep.id, { type: "w", description: "from loopback", allowed_networks: ["127.0.0.0/8", "::1"] }),
+      admin.createToken(dep.id, { type: "w", description: "from 10/8", allowed_networks: ["10.0.0.0/8"] }),
+    ]);
+    // workerd sets CF-Connecting-IP to the socket's peer when the client sends none.
+    expect((await writeWith(loopback.value)).status).toBe(204);
+    const res = await fetchWithTimeout(`${worker.url}/api/v1/import/prometheus`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${elsewhere.value}`, "x-forwarded-for": "10.1.2.3", "x-real-ip": "10.1.2.3", forwarded: "for=10.1.2.3" },
+      body: "",
+    });
+    const body = (await res.json()) as { error: string; message: string };
+    expect({ status: res.status, error: body.error }).toEqual({ status: 403, error: "address_not_allowed" });
+    expect(body.message).toMatch(/not allowed from (127\.0\.0\.1|::1);/);
+  }, 30_000);
+});
