@@ -8,12 +8,13 @@ import type {
   CreatedApiKey,
   Deployment,
   ExampleSnippet,
+  RotatedAccessToken,
   Tier,
   TokenExamples,
 } from "../src/admin/response-schemas.ts";
 import { ACCESS_LEVELS, API_KEY_ACCESS, DEPLOYMENT_TYPES } from "../src/tokens/words.ts";
 import { type Api, CliError, EXIT, usage } from "./api.ts";
-import { fields, table, VIEWS } from "./output.ts";
+import { fields, table, timeLeft, VIEWS } from "./output.ts";
 
 /** Every option of every command; each command lists the ones it accepts. */
 export const OPTIONS = {
@@ -34,6 +35,10 @@ export const OPTIONS = {
   access: { type: "string" },
   deployment: { type: "string", multiple: true },
   "expires-at": { type: "string" },
+  "expires-in": { type: "string" },
+  allow: { type: "string", multiple: true },
+  label: { type: "string", multiple: true },
+  overlap: { type: "string" },
   actor: { type: "string" },
   action: { type: "string" },
   since: { type: "string" },
@@ -48,6 +53,8 @@ export const GLOBAL: readonly OptionName[] = ["url", "api-key", "api-key-file", 
 export interface Options {
   [name: string]: string | boolean | string[] | undefined;
   deployment?: string[];
+  allow?: string[];
+  label?: string[];
 }
 const str = (o: Options, name: OptionName): string | undefined => {
   const value = o[name];
@@ -82,11 +89,48 @@ function integer(value: string, what: string): number {
   return Number(value);
 }
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** "30d", "12h", "90m", "3600s" or "0" as seconds; anything else is a usage error. */
+export function durationSeconds(value: string, what: string): number {
+  const match = /^(\d{1,9})([smhd])?$/.exec(value);
+  if (!match || (match[2] === undefined && match[1] !== "0")) throw usage(`${what}: must be a duration such as 30d, 12h, 90m or 3600s`);
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]!;
+}
+
+/** --expires-at as given, or --expires-in counted from now; not both. */
+function expiry(o: Options): string | undefined {
+  const at = str(o, "expires-at");
+  const within = str(o, "expires-in");
+  if (at !== undefined && within !== undefined) throw usage("give --expires-at or --expires-in, not both");
+  if (within === undefined) return at;
+  return new Date(Date.now() + durationSeconds(within, "--expires-in") * 1000).toISOString();
+}
+
+/** --label name=value, repeated, as the API's object; a name given twice is a usage error. */
+function labels(o: Options): Record<string, string> | undefined {
+  if (!o.label?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of o.label) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw usage(`--label: ${JSON.stringify(pair)} must be name=value`);
+    const name = pair.slice(0, eq);
+    if (name in out) throw usage(`--label: ${name} is given twice`);
+    out[name] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Drops undefined values so the API sees only what was given. */
 const defined = (object: Record<string, unknown>) => Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
 
 const DEPLOYMENT_FIELDS = ["id", "name", "type", "tier"];
-const TOKEN_FIELDS = ["id", "type", "tenant_id", "description", "value"];
+const TOKEN_FIELDS = ["id", "type", "tenant_id", "description", "expires_at", "allowed_networks", "labels", "value"];
+
+/** A token as `field  value` lines, with the time left before its expiry. */
+function tokenText(token: AccessToken): string {
+  return fields({ ...token, ...(token.expires_at ? { expires_at: `${token.expires_at} (${timeLeft(token.expires_at)})` } : {}) }, TOKEN_FIELDS);
+}
 
 export const COMMANDS: Record<string, Command> = {
   "tiers list": {
@@ -157,22 +201,39 @@ export const COMMANDS: Record<string, Command> = {
   },
   "tokens create": {
     args: ["deployment-id"],
-    options: ["type", "description", "tenant-id"],
+    options: ["type", "description", "tenant-id", "expires-at", "expires-in", "allow", "label"],
     run: async (api, [id], o) => {
       const body = defined({
         type: need(str(o, "type"), `--type (${oneOf(ACCESS_LEVELS)})`),
         description: need(str(o, "description"), "--description"),
         tenant_id: str(o, "tenant-id"),
+        expires_at: expiry(o),
+        allowed_networks: o.allow?.length ? o.allow : undefined,
+        labels: labels(o),
       });
       const { body: token } = await api.request<AccessToken>("POST", `/api/v1/deployments/${enc(id!)}/access_tokens`, { body });
-      return { json: token, text: fields(token, TOKEN_FIELDS) };
+      return { json: token, text: tokenText(token) };
+    },
+  },
+  "tokens rotate": {
+    args: ["deployment-id", "token-id"],
+    options: ["overlap", "expires-at", "expires-in"],
+    run: async (api, [id, tokenId], o) => {
+      const body = defined({
+        overlap_seconds: durationSeconds(need(str(o, "overlap"), "--overlap (how long the old token keeps working, e.g. 1h or 0)"), "--overlap"),
+        expires_at: expiry(o),
+      });
+      const { body: token } = await api.request<RotatedAccessToken>("POST", `/api/v1/deployments/${enc(id!)}/access_tokens/${enc(tokenId!)}/rotate`, { body });
+      const { replaces, ...successor } = token;
+      const old = `The old token ${replaces.id} works until ${replaces.expires_at} (${timeLeft(replaces.expires_at)}); move its clients to this one.`;
+      return { json: token, text: `${tokenText(successor)}\n\n${old}` };
     },
   },
   "tokens reveal": {
     args: ["deployment-id", "token-id"],
     run: async (api, [id, tokenId]) => {
       const { body } = await api.request<AccessToken>("GET", `/api/v1/deployments/${enc(id!)}/access_tokens/${enc(tokenId!)}`);
-      return { json: body, text: fields(body, TOKEN_FIELDS) };
+      return { json: body, text: tokenText(body) };
     },
   },
   "tokens revoke": {

@@ -23,6 +23,30 @@ export function fields(object: object, order: readonly string[]): string {
   return keys.map((k) => `${k.padEnd(width)}  ${clean(typeof record[k] === "object" ? JSON.stringify(record[k]) : record[k])}`).join("\n");
 }
 
+/** "29d 23h left", "5m 10s left", "expired" — the time until an RFC 3339 instant. */
+export function timeLeft(at: string, now = Date.now()): string {
+  let seconds = Math.floor((Date.parse(at) - now) / 1000);
+  if (seconds <= 0) return "expired";
+  const parts: string[] = [];
+  for (const [unit, size] of [["d", 86_400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+    if (seconds >= size || (unit === "s" && parts.length === 0)) {
+      parts.push(`${Math.floor(seconds / size)}${unit}`);
+      seconds %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return `${parts.join(" ")} left`;
+}
+
+/** What a token enforces besides its type and tenant, in one cell. */
+function policies(t: AccessToken): string {
+  const parts = [
+    ...(t.allowed_networks ? [`allow=${t.allowed_networks.join(",")}`] : []),
+    ...(t.labels ? [`labels=${Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(",")}`] : []),
+  ];
+  return parts.length ? parts.join(" ") : "-";
+}
+
 export const VIEWS: {
   tier: Column<Tier>[];
   deployment: Column<Deployment>[];
@@ -52,6 +76,8 @@ export const VIEWS: {
     ["CREATED_BY", (t) => t.created_by],
     ["CREATED", (t) => t.created_at],
     ["LAST_USED", (t) => t.last_used_at ?? "never"],
+    ["EXPIRES", (t) => (t.expires_at ? timeLeft(t.expires_at) : "never")],
+    ["POLICIES", policies],
     // A list holds the secret's last 4 characters; create and reveal hold the whole secret.
     ["VALUE", (t) => (t.value.length > 4 ? t.value : `…${t.value}`)],
     ["DESCRIPTION", (t) => t.description],

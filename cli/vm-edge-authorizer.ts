@@ -46,6 +46,10 @@ Commands:
   deployments delete <deployment-id>
   tokens list <deployment-id>
   tokens create <deployment-id> --type ${ACCESS_LEVELS.join("|")} --description TEXT [--tenant-id ID]
+                [--expires-in 30d | --expires-at RFC3339] [--allow CIDR]... [--label NAME=VALUE]...
+  tokens rotate <deployment-id> <token-id> --overlap DURATION [--expires-in 30d | --expires-at RFC3339]
+                         the successor gets the same type, tenant, policies and description; the old
+                         token keeps working for DURATION (0 to 30d; 0 stops it at once)
   tokens reveal <deployment-id> <token-id>
   tokens revoke <deployment-id> <token-id>
   tokens examples <deployment-id> <token-id> [--only ${EXAMPLE_IDS.join("|")}]

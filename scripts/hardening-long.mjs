@@ -28,6 +28,12 @@ const STEPS = {
     env: { VITE_HARDENING_RUNS: "100000", VITE_HARDENING_SEED: seed },
     minutes: 20,
   },
+  "policy-isolation": {
+    what: "token policies (label scope, address allowlists) through the whole Worker in workerd: 100,000 generated requests",
+    cmd: ["vitest", "run", "--project", "worker", "test/hardening/token-policy-isolation.worker.test.ts"],
+    env: { VITE_HARDENING_RUNS: "100000", VITE_HARDENING_SEED: seed },
+    minutes: 20,
+  },
   "raw-lines": {
     what: "raw request lines over sockets through workerd's HTTP parser: 50,000 generated",
     cmd: ["vitest", "run", "--project", "unit", "test/hardening/real-socket.node.test.ts", "-t", "request lines"],
@@ -67,7 +73,7 @@ const STEPS = {
   admin: {
     what: "management plane fuzz: 20,000 generated requests",
     cmd: ["vitest", "run", "--project", "worker", "test/hardening/admin-fuzz.worker.test.ts"],
-    env: { VITE_HARDENING_RUNS: "20000", VITE_HARDENING_SEED: seed },
+    env: { VITE_HARDENING_RUNS: "100000", VITE_HARDENING_SEED: seed },
     minutes: 30,
   },
 };

@@ -43,6 +43,11 @@ export function toErrorResponse(err: unknown, requestId?: string): Response {
 export const unauthorized = (message: string) => new HttpError(401, "unauthorized", message, { "www-authenticate": DATA_REALM });
 /** Unknown and revoked tokens get the same answer: it confirms nothing about a secret. */
 export const unknownToken = () => unauthorized("Unknown or revoked access token: create a new one in the management API or console.");
+/** An expired token: its owner set the expiry (or a rotation did), so saying so reveals nothing new. */
+export const expiredToken = (expiresAt: number) =>
+  new HttpError(401, "expired_token", `Access token expired at ${new Date(expiresAt).toISOString()}: use its successor, or create a new token in the management API or console.`, {
+    "www-authenticate": DATA_REALM,
+  });
 export const notFound = (message: string) => new HttpError(404, "not_found", message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new HttpError(429, "too_many_requests", message, { "retry-after": String(retryAfterSeconds) });

@@ -2,14 +2,14 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { HttpError } from "../errors";
 import type { AccessTokenSummary } from "../store/access-tokens";
-import { createToken, findDeployment, findToken, listTokens, revealToken, revokeToken } from "../tokens";
+import { createToken, findDeployment, findToken, listTokens, revealToken, revokeToken, rotateToken } from "../tokens";
 import { requireWrite } from "./auth";
 import type { AdminEnv } from "./context";
 import { buildExamples } from "./examples";
 import { errors, jsonContent, PAGE_HEADERS } from "./openapi-common";
 import { CreatedPosition, decodeCursor, pageOf, rowsToFetch } from "./pagination";
-import { AccessToken, TokenExamples } from "./response-schemas";
-import { CreateAccessTokenBody, DeploymentId, PageQuery } from "./schemas";
+import { AccessToken, RotatedAccessToken, TokenExamples } from "./response-schemas";
+import { CreateAccessTokenBody, DeploymentId, PageQuery, RotateAccessTokenBody } from "./schemas";
 import { jsonRequest } from "./validation";
 
 /**
@@ -17,7 +17,10 @@ import { jsonRequest } from "./validation";
  * Tokens are immutable: create, list, reveal, revoke.
  */
 
-/** The JSON of a token (VictoriaMetrics Cloud's AccessToken): empty tenant and never-used time are omitted. */
+/**
+ * The JSON of a token (VictoriaMetrics Cloud's AccessToken): empty tenant, never-used time and
+ * unset policies are omitted, so that client decodes it strictly.
+ */
 export function accessTokenJson(t: AccessTokenSummary, value: string): AccessToken {
   return {
     id: t.id,
@@ -28,6 +31,9 @@ export function accessTokenJson(t: AccessTokenSummary, value: string): AccessTok
     created_at: new Date(t.created_at).toISOString(),
     ...(t.tenant_id ? { tenant_id: t.tenant_id } : {}),
     ...(t.last_used_at !== null ? { last_used_at: new Date(t.last_used_at).toISOString() } : {}),
+    ...(t.expires_at !== null ? { expires_at: new Date(t.expires_at).toISOString() } : {}),
+    ...(t.allowed_networks !== null ? { allowed_networks: t.allowed_networks } : {}),
+    ...(t.labels !== null ? { labels: t.labels } : {}),
   };
 }
 
@@ -60,7 +66,7 @@ const createTokenRoute = createRoute({
   tags,
   summary: "Create an access token",
   description:
-    "`tenant_id` (cluster only) pins the token to a tenant. The answer holds the whole secret in `value`. Refused with 409 when the tier's `access_token_limit` is reached. Audited. A request without Content-Type is read as JSON (the VictoriaMetrics Cloud client sends none).",
+    "`tenant_id` (cluster only) pins the token to a tenant; `expires_at`, `allowed_networks` and `labels` are optional policies, fixed for the token's life. The answer holds the whole secret in `value`. Refused with 409 when the tier's `access_token_limit` is reached. Audited. A request without Content-Type is read as JSON (the VictoriaMetrics Cloud client sends none).",
   middleware: [requireWrite, jsonRequest] as const,
   request: { params: DeploymentPath, body: { required: true, content: jsonContent(CreateAccessTokenBody) } },
   responses: {
@@ -100,6 +106,22 @@ const examplesRoute = createRoute({
   },
 });
 
+const rotateRoute = createRoute({
+  method: "post",
+  path: "/{deploymentId}/access_tokens/{tokenId}/rotate",
+  operationId: "rotateAccessToken",
+  tags,
+  summary: "Rotate an access token",
+  description:
+    "Creates the successor with the same type, tenant, policies and description (its whole secret in `value`, as a create), and brings the replaced token's expiry forward to now + `overlap_seconds` (never later than an expiry it had). Both work during the overlap. The pair takes two places in the tier's `access_token_limit` only while both are alive, so an overlap of 0 works at the cap. A revoked or expired token cannot be rotated (400). Audited as one `access_token.rotate` entry on the replaced token, `detail.successor_id` naming the new one.",
+  middleware: [requireWrite, jsonRequest] as const,
+  request: { params: TokenPath, body: { required: true, content: jsonContent(RotateAccessTokenBody) } },
+  responses: {
+    201: { description: "The successor; `value` is its whole secret", content: jsonContent(RotatedAccessToken) },
+    ...errors(400, 403, 404, 409, 413, 503),
+  },
+});
+
 const revokeRoute = createRoute({
   method: "delete",
   path: "/{deploymentId}/access_tokens/{tokenId}",
@@ -125,8 +147,15 @@ export const accessTokensApp = new OpenAPIHono<AdminEnv>()
 
   .openapi(createTokenRoute, async function createAccessTokenHandler(c) {
     const deployment = await findDeployment(c.env, c.var.actor, c.req.valid("param").deploymentId);
-    const { type, description, tenant_id } = c.req.valid("json");
-    const { token, secret } = await createToken(c.env, c.var, deployment, { type, description, tenantId: tenant_id });
+    const { type, description, tenant_id, expires_at, allowed_networks, labels } = c.req.valid("json");
+    const { token, secret } = await createToken(c.env, c.var, deployment, {
+      type,
+      description,
+      ...(tenant_id !== undefined ? { tenantId: tenant_id } : {}),
+      ...(expires_at != null ? { expiresAt: expires_at } : {}),
+      ...(allowed_networks != null ? { allowedNetworks: allowed_networks } : {}),
+      ...(labels != null ? { labels } : {}),
+    });
     return c.json(accessTokenJson(token, secret), 201);
   })
 
@@ -146,6 +175,15 @@ export const accessTokensApp = new OpenAPIHono<AdminEnv>()
     return c.json(buildExamples({ endpoint: c.env.ACCESS_ENDPOINT, deployment, token, secret }), 200);
   })
 
+  .openapi(rotateRoute, async function rotateAccessTokenHandler(c) {
+    const { deploymentId, tokenId } = c.req.valid("param");
+    const { deployment, token } = await findToken(c.env, c.var.actor, deploymentId, tokenId);
+    const { overlap_seconds, expires_at } = c.req.valid("json");
+    const rotated = await rotateToken(c.env, c.var, deployment, token, { overlapSeconds: overlap_seconds, ...(expires_at != null ? { expiresAt: expires_at } : {}) });
+    c.header("cache-control", "no-store");
+    return c.json({ ...accessTokenJson(rotated.token, rotated.secret), replaces: { id: rotated.replaced.id, expires_at: new Date(rotated.replaced.expires_at).toISOString() } }, 201);
+  })
+
   .openapi(revokeRoute, async function revokeAccessTokenHandler(c) {
     const { deploymentId, tokenId } = c.req.valid("param");
     const { token } = await findToken(c.env, c.var.actor, deploymentId, tokenId);
@@ -154,6 +192,9 @@ export const accessTokensApp = new OpenAPIHono<AdminEnv>()
   })
 
   .on(["PUT", "PATCH", "POST"], "/:deploymentId/access_tokens/:tokenId", tokensAreImmutable)
+  .on(["PUT", "PATCH", "DELETE"], "/:deploymentId/access_tokens/:tokenId/rotate", function rotateIsPostOnly() {
+    throw new HttpError(405, "method_not_allowed", "Rotate a token with POST.", { allow: "POST" });
+  })
   .on(["PUT", "PATCH", "POST", "DELETE"], "/:deploymentId/access_tokens/:tokenId/examples", function examplesAreReadOnly() {
     throw new HttpError(405, "method_not_allowed", "Examples are generated on GET only.", { allow: "GET" });
   });

@@ -21,7 +21,15 @@ export interface ExampleInput {
   /** env.ACCESS_ENDPOINT: the Worker's public URL. */
   endpoint: string;
   deployment: { id: string; name: string; type: DeploymentType };
-  token: { id: string; type: AccessLevel; tenant_id: string | null };
+  token: {
+    id: string;
+    type: AccessLevel;
+    tenant_id: string | null;
+    /** What the token enforces besides access and tenant; the notes say so. */
+    expires_at?: number | null;
+    allowed_networks?: readonly string[] | null;
+    labels?: Readonly<Record<string, string>> | null;
+  };
   secret: string;
 }
 
@@ -40,6 +48,28 @@ export function shellQuote(word: string): string {
 }
 
 const yamlString = (value: string) => JSON.stringify(value);
+
+/** What a client must know about the token's policies (issue 13) before it relies on the snippets. */
+function policyNotes(token: ExampleInput["token"], canWrite: boolean, canRead: boolean): string[] {
+  const notes: string[] = [];
+  if (token.expires_at != null) {
+    notes.push(
+      `This token expires at ${new Date(token.expires_at).toISOString()} and is refused (401) from then on: rotate it before then (console Rotate, \`vm-edge-authorizer tokens rotate\`) and move clients to the successor within the overlap.`,
+    );
+  }
+  if (token.allowed_networks) {
+    notes.push(`This token is accepted only from client addresses in ${token.allowed_networks.join(", ")} (the address Cloudflare sees); from anywhere else it is refused (403).`);
+  }
+  if (token.labels) {
+    const pairs = Object.entries(token.labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(", ");
+    const does = [
+      ...(canWrite ? [`every sample it writes carries ${pairs}, replacing any value the client sends for those labels`] : []),
+      ...(canRead ? [`every query sees only series carrying ${pairs}`] : []),
+    ];
+    notes.push(`This token is label-scoped: ${does.join("; ")}. Endpoints that cannot be restricted (such as /api/v1/series/count and Graphite /tags) are refused (403).`);
+  }
+  return notes;
+}
 
 export function buildExamples(input: ExampleInput): TokenExamples {
   const endpoint = input.endpoint.replace(/\/+$/, "");
@@ -146,6 +176,7 @@ export function buildExamples(input: ExampleInput): TokenExamples {
   if (token.tenant_id) {
     notes.push(`This token is pinned to tenant ${token.tenant_id}: the Worker adds the tenant, so the URLs carry none.`);
   }
+  notes.push(...policyNotes(token, canWrite, canRead));
   if (!canWrite) notes.push("This token is read-only: only read examples are offered.");
   if (!canRead) notes.push("This token is write-only: only write examples are offered.");
   notes.push("The snippets contain the token's secret: keep them out of version control and chat.");

@@ -48,9 +48,19 @@ export const AccessToken = z
     created_at: Time,
     tenant_id: z.string().optional().meta({ description: "cluster only: `accountID[:projectID]` the token is pinned to; omitted when empty." }),
     last_used_at: Time.optional().meta({ description: "Omitted when never used." }),
+    expires_at: Time.optional().meta({ description: "From then on the token is refused (401 `expired_token`); omitted when it never expires. Lists show expired tokens until they are revoked." }),
+    allowed_networks: z.array(z.string()).optional().meta({ description: "Canonical CIDRs the client address must be in; omitted: every address." }),
+    labels: z.record(z.string(), z.string()).optional().meta({ description: "Label scope; omitted: none." }),
   })
   .meta({ id: "AccessToken" });
 export type AccessToken = z.infer<typeof AccessToken>;
+
+export const RotatedAccessToken = AccessToken.extend({
+  replaces: z
+    .object({ id: z.string(), expires_at: Time.meta({ description: "When the replaced token stops working: now + overlap, or its own earlier expiry." }) })
+    .meta({ description: "The token this one replaces." }),
+}).meta({ id: "RotatedAccessToken" });
+export type RotatedAccessToken = z.infer<typeof RotatedAccessToken>;
 
 export const ApiKey = z
   .object({

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isValidTenantId, TENANT_ID_PATTERN, TENANT_ID_RULE, UINT32_MAX } from "../tokens/tenant-id";
+import { AllowedNetworks, OverlapSeconds, TokenLabels } from "../tokens/token-policy";
 import { AccessLevel, ApiKeyAccess, AuditAction, DeploymentType, TOKEN_DESCRIPTION_MAX } from "../tokens/vocabulary";
 
 /**
@@ -105,19 +106,35 @@ export const UpdateDeploymentBody = z
   .partial();
 export type UpdateDeploymentBody = z.infer<typeof UpdateDeploymentBody>;
 
-export const CreateAccessTokenBody = z.strictObject({
-  type: AccessLevel,
-  description: displayText(TOKEN_DESCRIPTION_MAX),
-  tenant_id: TenantId,
-});
-export type CreateAccessTokenBody = z.infer<typeof CreateAccessTokenBody>;
-
 /** An RFC 3339 time with a zone ("2026-01-31T00:00:00Z", "...+02:00"), as epoch milliseconds. */
 export const Rfc3339 = z
   .string()
   .refine((v) => z.iso.datetime({ offset: true }).safeParse(v).success, { message: "must be an RFC 3339 time such as 2026-01-31T00:00:00Z" })
   .transform((v) => Date.parse(v))
   .meta({ format: "date-time" });
+
+/**
+ * POST …/access_tokens. The VictoriaMetrics Cloud client sends `type`, `description` and
+ * `tenant_id`; the policies (issue 13) are optional, and null is the same as absent.
+ */
+export const CreateAccessTokenBody = z.strictObject({
+  type: AccessLevel,
+  description: displayText(TOKEN_DESCRIPTION_MAX),
+  tenant_id: TenantId,
+  expires_at: Rfc3339.nullish().meta({ description: "RFC 3339 time, in the future, from which the token is refused (401 `expired_token`). Omitted: never expires." }),
+  allowed_networks: AllowedNetworks.nullish(),
+  labels: TokenLabels.nullish(),
+});
+export type CreateAccessTokenBody = z.infer<typeof CreateAccessTokenBody>;
+
+/** POST …/access_tokens/{tokenId}/rotate. */
+export const RotateAccessTokenBody = z.strictObject({
+  overlap_seconds: OverlapSeconds,
+  expires_at: Rfc3339.nullish().meta({
+    description: "The successor's expiry (RFC 3339, in the future). Omitted: the replaced token's lifetime counted again from now, or never if it had no expiry.",
+  }),
+});
+export type RotateAccessTokenBody = z.infer<typeof RotateAccessTokenBody>;
 
 /**
  * POST /api_keys. `deployment_ids` absent (or null) means every deployment, future ones

@@ -40,7 +40,11 @@ export const ID = {
   generateForm: "generate-form",
   tokenName: "token-name",
   advancedSettings: "advanced-settings",
+  tokenTenantGroup: "token-tenant-group",
   tokenTenant: "token-tenant",
+  tokenExpiry: "token-expiry",
+  tokenNetworks: "token-networks",
+  tokenLabels: "token-labels",
   generateError: "generate-error",
   generateSubmit: "generate-submit",
   // Examples dialog
@@ -49,6 +53,13 @@ export const ID = {
   examplesShowSecret: "examples-show-secret",
   examplesError: "examples-error",
   examplesNotes: "examples-notes",
+  // Rotate dialog
+  rotateDialog: "rotate-dialog",
+  rotateForm: "rotate-form",
+  rotateName: "rotate-name",
+  rotateOverlap: "rotate-overlap",
+  rotateError: "rotate-error",
+  rotateConfirm: "rotate-confirm",
   // Delete dialog
   deleteDialog: "delete-dialog",
   deleteName: "delete-name",

@@ -9,3 +9,21 @@ export const ACCESS_CHOICES: Record<AccessLevel, { label: string; help: string }
 };
 
 export const TYPE_LABELS: Record<DeploymentType, string> = { single_node: "Single node", cluster: "Cluster" };
+
+/** The Generate dialog's expiry choices: days from now (0: never). */
+export const EXPIRY_CHOICES: readonly (readonly [days: number, label: string])[] = [
+  [0, "Never"],
+  [7, "In 7 days"],
+  [30, "In 30 days"],
+  [90, "In 90 days"],
+  [365, "In 1 year"],
+];
+
+/** The Rotate dialog's overlap choices, in seconds (at most MAX_ROTATION_OVERLAP_SECONDS, 30 days). */
+export const OVERLAP_CHOICES: readonly (readonly [seconds: number, label: string])[] = [
+  [0, "None: refuse the old token now"],
+  [300, "5 minutes"],
+  [3600, "1 hour"],
+  [86_400, "1 day"],
+  [604_800, "7 days"],
+];

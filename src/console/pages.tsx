@@ -1,10 +1,7 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
-import { TENANT_ID_PATTERN } from "../tokens/tenant-id";
-import { TOKEN_DESCRIPTION_MAX } from "../tokens/vocabulary";
-import { ACCESS_LEVELS } from "../tokens/words";
-import { examplesPanelId, examplesTabId, ID } from "./ids";
-import { ACCESS_CHOICES } from "./labels";
+import { ID } from "./ids";
+import { DeleteDialog, ExamplesDialog, GenerateDialog, RotateDialog } from "./token-dialogs";
 
 /**
  * The console's HTML, rendered by the Worker with Hono JSX (which escapes every text and
@@ -212,6 +209,8 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
               <th scope="col" role="columnheader">Tenant</th>
               <th scope="col" role="columnheader">Created</th>
               <th scope="col" role="columnheader">Last used</th>
+              <th scope="col" role="columnheader">Expires</th>
+              <th scope="col" role="columnheader">Restrictions</th>
               <th scope="col" role="columnheader">
                 <span class="visually-hidden">Actions</span>
               </th>
@@ -225,103 +224,12 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
       </p>
       <GenerateDialog />
       <ExamplesDialog />
+      <RotateDialog />
       <DeleteDialog />
     </DeploymentFrame>
   </Layout>
 );
 
-
-const GenerateDialog: FC = () => (
-  <dialog id={ID.generateDialog} class="dialog" aria-labelledby="generate-title">
-    <form id={ID.generateForm} class="form" novalidate>
-      <h2 id="generate-title">Generate Token</h2>
-      <label for={ID.tokenName}>Name</label>
-      <input id={ID.tokenName} type="text" maxlength={TOKEN_DESCRIPTION_MAX} autocomplete="off" required aria-describedby="token-name-help" />
-      <p id="token-name-help" class="help">
-        Shown in the token list and the audit log, e.g. the client or team using it.
-      </p>
-      <fieldset class="choices">
-        <legend>Access level</legend>
-        {ACCESS_LEVELS.map((level) => (
-          <label class="choice">
-            <input type="radio" name="access" value={level} required />
-            <span>
-              <strong>{ACCESS_CHOICES[level].label}</strong>
-              <span class="help">{ACCESS_CHOICES[level].help}</span>
-            </span>
-          </label>
-        ))}
-      </fieldset>
-      <details id={ID.advancedSettings} hidden>
-        <summary>Advanced Settings</summary>
-        <label for={ID.tokenTenant}>Tenant</label>
-        <input id={ID.tokenTenant} type="text" inputmode="numeric" autocomplete="off" pattern={TENANT_ID_PATTERN} aria-describedby="token-tenant-help" />
-        <p id="token-tenant-help" class="help">
-          <code>accountID</code> or <code>accountID:projectID</code>. Pins the token to that tenant: its URLs then carry no tenant. Leave empty for a token whose URLs name the
-          tenant (<code>/insert/0/…</code>).
-        </p>
-      </details>
-      <p id={ID.generateError} class="field-error" role="alert" hidden></p>
-      <div class="actions">
-        <button type="button" class="button" data-close-dialog>
-          Cancel
-        </button>
-        <button type="submit" id={ID.generateSubmit} class="button primary">
-          Generate
-        </button>
-      </div>
-    </form>
-  </dialog>
-);
-
-const ExamplesDialog: FC = () => (
-  <dialog id={ID.examplesDialog} class="dialog wide" aria-labelledby="examples-title" aria-describedby={ID.examplesSubtitle}>
-    <div class="dialog-head">
-      <h2 id="examples-title">Examples</h2>
-      <button type="button" class="button quiet" data-close-dialog aria-label="Close examples">
-        ✕
-      </button>
-    </div>
-    <p id={ID.examplesSubtitle} class="help"></p>
-    <div class="examples-bar">
-      <div role="tablist" aria-label="Client type" class="segmented">
-        <button type="button" role="tab" id={examplesTabId("write")} aria-controls={examplesPanelId("write")} aria-selected="false" tabindex={-1} hidden>
-          Write
-        </button>
-        <button type="button" role="tab" id={examplesTabId("read")} aria-controls={examplesPanelId("read")} aria-selected="false" tabindex={-1} hidden>
-          Read
-        </button>
-      </div>
-      <label class="toggle">
-        <input type="checkbox" id={ID.examplesShowSecret} />
-        Show secret
-      </label>
-    </div>
-    <p id={ID.examplesError} class="field-error" role="alert" hidden></p>
-    <div role="tabpanel" id={examplesPanelId("write")} aria-labelledby={examplesTabId("write")} class="snippets" hidden></div>
-    <div role="tabpanel" id={examplesPanelId("read")} aria-labelledby={examplesTabId("read")} class="snippets" hidden></div>
-    <ul id={ID.examplesNotes} class="notes"></ul>
-    <p class="status" role="status" aria-live="polite"></p>
-  </dialog>
-);
-
-const DeleteDialog: FC = () => (
-  <dialog id={ID.deleteDialog} class="dialog" role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text">
-    <h2 id="delete-title">Delete access token?</h2>
-    <p id="delete-text">
-      Token <strong id={ID.deleteName}></strong> will be refused at its next request, everywhere. Clients still using it stop sending and reading data. This cannot be undone.
-    </p>
-    <p id={ID.deleteError} class="field-error" role="alert" hidden></p>
-    <div class="actions">
-      <button type="button" class="button" data-close-dialog autofocus>
-        Cancel
-      </button>
-      <button type="button" id={ID.deleteConfirm} class="button danger">
-        Delete token
-      </button>
-    </div>
-  </dialog>
-);
 
 export const NotFoundPage: FC<{ nonce: string }> = ({ nonce }) => (
   <Layout title="Not found" nonce={nonce} view="not-found">

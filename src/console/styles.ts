@@ -115,7 +115,7 @@ main:focus { outline: none; }
 
 .table-wrap { overflow-x: auto; background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); }
 .data-table { width: 100%; border-collapse: collapse; }
-.data-table th, .data-table td { text-align: left; padding: 0.7rem 1rem; border-bottom: 1px solid var(--border); vertical-align: middle; }
+.data-table th, .data-table td { text-align: left; padding: 0.7rem 0.75rem; border-bottom: 1px solid var(--border); vertical-align: middle; }
 .data-table thead th { font-size: 0.85rem; color: var(--muted); font-weight: 600; background: #fafbfc; }
 .data-table tbody tr:last-child > * { border-bottom: none; }
 .data-table tbody th { font-weight: 600; overflow-wrap: anywhere; }
@@ -143,10 +143,11 @@ main:focus { outline: none; }
 .dialog-head { display: flex; align-items: center; justify-content: space-between; gap: 1rem; }
 
 .form label { display: block; font-weight: 600; margin: 0.9rem 0 0.3rem; }
-.form input[type="text"], .form input[type="password"] {
+.form input[type="text"], .form input[type="password"], .form select, .form textarea {
   width: 100%; padding: 0.6rem 0.75rem; border: 1px solid #aab1bf; border-radius: 6px; font: inherit; background: #fff; color: var(--text);
 }
-.form input:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; }
+.form textarea { font-family: ui-monospace, monospace; font-size: 0.9rem; resize: vertical; }
+.form input:focus-visible, .form select:focus-visible, .form textarea:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; }
 .choices { border: 0; padding: 0; margin: 1rem 0 0.5rem; }
 .choices legend { font-weight: 600; padding: 0; margin-bottom: 0.4rem; }
 .form label.choice { display: flex; gap: 0.75rem; align-items: flex-start; font-weight: normal; margin: 0 0 0.5rem; padding: 0.6rem 0.75rem; border: 1px solid var(--border); border-radius: var(--radius); cursor: pointer; }

@@ -7,6 +7,7 @@ import { forward, type ForwardLimits, type WaitUntil } from "./forward";
 import type { TokenRecord } from "../store/token-record";
 import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
+import { applyLabelScope, refuseOutsideAllowlist } from "./token-policies";
 
 /**
  * The data path, in the order it happens (design §2). Each step throws an HttpError that the
@@ -15,9 +16,11 @@ import { takePermit } from "./permit";
  */
 export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
+  refuseOutsideAllowlist(record, request.headers); //          3a. allowed networks (CF-Connecting-IP)
   const route = authorize(record, rawPathOf(request.url)); //  4. classify + 5. authorize
+  const scoped = await applyLabelScope(record, request, route, rawQueryOf(request.url)); // 5a. label scope
   const permit = await takePermit(env, record, ctx, request); // 6. permit
-  return forward(request, route, rawQueryOf(request.url), permit, forwardLimits(env), ctx); // 7. forward + 8. answer
+  return forward(scoped.request, route, scoped.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
 }
 
 /**

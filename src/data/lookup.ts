@@ -1,4 +1,4 @@
-import { HttpError, unauthorized, unknownToken } from "../errors";
+import { expiredToken, HttpError, unknownToken } from "../errors";
 import { TokenRecord } from "../store/token-record";
 import { loadTokenRecord, tokenKvKey } from "../store/token-projection";
 
@@ -28,7 +28,7 @@ export async function lookupToken(env: Env, secretHash: string): Promise<TokenRe
   const record = await findRecord(env, secretHash);
   if (!record) throw unknownToken();
   if (record.expires_at !== undefined && record.expires_at <= Date.now()) {
-    throw unauthorized("Access token expired: create a new one in the management API or console.");
+    throw expiredToken(record.expires_at);
   }
   return record;
 }

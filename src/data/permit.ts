@@ -1,4 +1,4 @@
-import { serviceUnavailable, tooManyRequests, unknownToken } from "../errors";
+import { expiredToken, serviceUnavailable, tooManyRequests, unknownToken } from "../errors";
 import { acquirePermit, type LimiterNamespace, type Permit } from "../limiter/permit-pool";
 import type { TokenRecord } from "../store/token-record";
 import type { WaitUntil } from "./forward";
@@ -21,7 +21,7 @@ export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, 
   if (result.ok) return result.permit;
   switch (result.reason) {
     case "revoked":
-      throw unknownToken();
+      throw result.expiredAt !== undefined ? expiredToken(result.expiredAt) : unknownToken();
     case "unavailable":
       throw serviceUnavailable("limiter_unavailable", "The token's concurrency limiter did not answer; retry shortly.", result.retryAfterSeconds);
     case "aborted":

@@ -45,6 +45,8 @@ export class BlockLedger {
   private block = 0;
   private blockAskedAt = -Infinity;
   private revoked = false;
+  /** Set with `revoked` when the token's object said the token expired, and when. */
+  private expiredAt: number | undefined;
   private parentContended = false;
   private contendedUntil = 0;
   /** Requests reported by sub-holders, passed on to the token's object. */
@@ -65,7 +67,7 @@ export class BlockLedger {
   }
 
   async lease(req: LeaseRequest): Promise<LeaseGrant> {
-    if (this.revoked) return REVOKED;
+    if (this.revoked) return this.refused();
     this.used += req.used;
     this.limit = req.limit;
     const tokenId = req.tokenId;
@@ -77,7 +79,7 @@ export class BlockLedger {
       if (fresh && others + req.want <= this.usable()) break;
       if (fresh && round > 0) break; // asked already: take what there is
       await this.ask(tokenId, Math.min(req.limit, others + req.want + this.headroom(others + req.want)));
-      if (this.revoked) return REVOKED;
+      if (this.revoked) return this.refused();
     }
     const now = this.clock();
     const deadline = this.blockAskedAt + this.timings.blockTtlMs;
@@ -101,6 +103,11 @@ export class BlockLedger {
   /** Permits leased out to isolates, for tests and operators. */
   state(): { block: number; subLeased: number; revoked: boolean } {
     return { block: this.block, subLeased: livePermits(this.subs, this.clock()), revoked: this.revoked };
+  }
+
+  /** The answer once the token's object refused the token: revoked, or expired at a known time. */
+  private refused(): LeaseGrant {
+    return this.expiredAt === undefined ? REVOKED : { ...REVOKED, expiredAt: this.expiredAt };
   }
 
   private usable(): number {
@@ -140,6 +147,7 @@ export class BlockLedger {
         );
         if (grant.revoked) {
           this.revoked = true;
+          this.expiredAt = grant.expiredAt;
           this.block = 0;
           this.subs.clear();
         } else {

@@ -31,6 +31,11 @@ export interface LeaseGrant {
   /** Epoch ms at which the Durable Object drops this lease unless renewed (0 when none). */
   expiresAt: number;
   revoked: boolean;
+  /**
+   * With `revoked`: the token is refused because its expiry (brought forward by a rotation) has
+   * passed, at this epoch ms — so the data path can say it expired rather than "unknown".
+   */
+  expiredAt?: number;
   /** Some holder was refused permits within the last CONTENTION_WINDOW_MS. */
   contended: boolean;
   /**

@@ -30,11 +30,11 @@ export type PermitResult =
   | { ok: true; permit: Permit }
   /**
    * - `limit`: no permit within the wait; `retryAfterSeconds` estimates when one will be free.
-   * - `revoked`: the token's Durable Object revoked it (nothing to retry).
+   * - `revoked`: the token's Durable Object revoked it, or it expired at `expiredAt` (nothing to retry).
    * - `unavailable`: the Durable Object did not answer in time.
    * - `aborted`: the client went away while waiting.
    */
-  | { ok: false; reason: "limit" | "revoked" | "unavailable" | "aborted"; retryAfterSeconds: number };
+  | { ok: false; reason: "limit" | "revoked" | "unavailable" | "aborted"; retryAfterSeconds: number; expiredAt?: number };
 
 export interface AcquireOptions {
   /** How long to wait for a permit before refusing (default DEFAULT_MAX_WAIT_MS, at most MAX_WAIT_CEILING_MS; 0: refuse at once). */
@@ -60,6 +60,8 @@ const HOLD_EWMA_WEIGHT = 0.2;
 
 /** A revoked token is answered 401 and never becomes valid again, so there is nothing to retry. */
 const REVOKED: PermitResult = Object.freeze({ ok: false, reason: "revoked", retryAfterSeconds: 0 });
+/** The refusal of a revoked pool: with the expiry instant when the token's object said it expired. */
+const refusedAs = (pool: Pool): PermitResult => (pool.expiredAt === undefined ? REVOKED : { ok: false, reason: "revoked", retryAfterSeconds: 0, expiredAt: pool.expiredAt });
 const UNAVAILABLE: PermitResult = Object.freeze({ ok: false, reason: "unavailable", retryAfterSeconds: 1 });
 const ABORTED: PermitResult = Object.freeze({ ok: false, reason: "aborted", retryAfterSeconds: 1 });
 
@@ -111,7 +113,7 @@ export class PermitPools {
         // Right after a call this acquire waited for, the lease counts as fresh however slow the answer was.
         const now = last === undefined ? this.clock() : Math.min(this.clock(), pool.leasedAt);
         const step = nextStep(view(pool), now, this.timings.checkInMs);
-        if (step === "revoked") return REVOKED;
+        if (step === "revoked") return refusedAs(pool);
         // Arrival order: nobody overtakes an acquire already waiting.
         if (step === "local" && pool.queue.length === 0) return { ok: true, permit: this.take(pool, waitUntil) };
         // A call that counted this acquire and still came back short (or failed): the token is at its limit here; wait.
@@ -191,7 +193,7 @@ export class PermitPools {
         this.serveQueue(pool);
         if (signal?.aborted) return ABORTED;
         if (waiter.granted) return { ok: true, permit: this.permitFor(pool, waitUntil) };
-        if (pool.revoked) return REVOKED;
+        if (pool.revoked) return refusedAs(pool);
         const now = this.clock();
         if (now >= deadline) return pool.lastCall?.outcome.failed ? UNAVAILABLE : this.refusal(pool, pool.queue.indexOf(waiter));
         // Sleep until woken or the deadline — a timer of this request's own keeps its context alive.
@@ -340,6 +342,7 @@ export class PermitPools {
         }
         if (grant.revoked || pool.revoked) {
           pool.revoked = true;
+          if (grant.expiredAt !== undefined) pool.expiredAt = grant.expiredAt;
           pool.held = 0;
         } else {
           pool.held = grant.granted;
@@ -441,6 +444,11 @@ export function forgetToken(tokenId: string): void {
 export async function revokeToken(ns: TokenLimiterNamespace, tokenId: string): Promise<void> {
   await (ns as DurableObjectNamespace<TokenLimiter>).getByName(tokenId).revoke(tokenId);
   forgetToken(tokenId);
+}
+
+/** Tells the token's Durable Object it expires at `at` (a rotation); every isolate learns it within one check-in. */
+export async function expireToken(ns: TokenLimiterNamespace, tokenId: string, at: number): Promise<void> {
+  await (ns as DurableObjectNamespace<TokenLimiter>).getByName(tokenId).expire(at, tokenId);
 }
 
 /** This isolate's view of a token's permits (operators' diagnostics; tests wait on it). */

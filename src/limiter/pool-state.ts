@@ -52,6 +52,8 @@ export interface Pool {
   inUse: number;
   leasedAt: number;
   revoked: boolean;
+  /** With `revoked`: the token's object said the token expired, at this epoch ms. */
+  expiredAt?: number;
   /** The last grant said the token is contended: spare permits go back at once. */
   contended: boolean;
   headroom: number;

@@ -24,6 +24,7 @@ export const SWEEP_DELAY_MS = 5_000;
 /** Storage keys (documented in docs/storage.md and docs/limiter.md). */
 const LEASE_PREFIX = "lease:";
 const REVOKED_KEY = "revoked";
+const EXPIRES_KEY = "expires_at";
 const USAGE_KEY = "usage";
 const SYNC_KEY = "last_used_sync";
 
@@ -47,6 +48,8 @@ interface LastUsedSync {
 export interface LimiterState {
   tokenId: string | null;
   revoked: boolean;
+  /** Epoch ms from which every lease call is answered as expired (set by a rotation); null: none. */
+  expiresAt: number | null;
   leases: { holder: string; permits: number; expiresAt: number }[];
   /** Permits in unexpired leases. */
   leasedPermits: number;
@@ -65,6 +68,7 @@ const NO_GRANT_REVOKED: LeaseGrant = { granted: 0, expiresAt: 0, revoked: true, 
 export class TokenLimiter extends DurableObject<Env> {
   private leases = new Map<string, Lease>();
   private revoked = false;
+  private expiresAt: number | null = null;
   private usage: Usage = { requests: 0, leaseCalls: 0, lastUsedAt: null };
   private sync: LastUsedSync = { tokenId: null, writtenAt: 0, value: null };
   private alarmAt: number | null = null;
@@ -78,6 +82,7 @@ export class TokenLimiter extends DurableObject<Env> {
       const stored = await ctx.storage.list<Lease>({ prefix: LEASE_PREFIX });
       for (const [key, lease] of stored) this.leases.set(key.slice(LEASE_PREFIX.length), lease);
       this.revoked = (await ctx.storage.get<boolean>(REVOKED_KEY)) === true;
+      this.expiresAt = (await ctx.storage.get<number>(EXPIRES_KEY)) ?? null;
       this.usage = (await ctx.storage.get<Usage>(USAGE_KEY)) ?? this.usage;
       this.sync = (await ctx.storage.get<LastUsedSync>(SYNC_KEY)) ?? this.sync;
       this.alarmAt = await ctx.storage.getAlarm();
@@ -97,7 +102,11 @@ export class TokenLimiter extends DurableObject<Env> {
     }
 
     let grant = NO_GRANT_REVOKED;
-    if (!this.revoked) {
+    const expired = this.expiresAt !== null && now >= this.expiresAt;
+    if (expired) {
+      grant = { ...NO_GRANT_REVOKED, expiredAt: this.expiresAt! };
+      if (this.leases.delete(req.holder)) await this.ctx.storage.delete(LEASE_PREFIX + req.holder);
+    } else if (!this.revoked) {
       const decision = decideLease(this.leases, req, now);
       if (decision.short) this.contendedUntil = now + CONTENTION_WINDOW_MS;
       if (decision.lease) {
@@ -144,12 +153,29 @@ export class TokenLimiter extends DurableObject<Env> {
     await this.scheduleAlarm(this.clock());
   }
 
+  /**
+   * Refuses the token from `at` on (a rotation brought its expiry forward): every lease call from
+   * then on is answered revoked with `expiredAt`, so every isolate learns it within one check-in,
+   * as for a revocation. Never moves an expiry later.
+   */
+  async expire(at: number, tokenId?: string): Promise<void> {
+    if (this.expiresAt !== null && this.expiresAt <= at) return;
+    this.expiresAt = at;
+    const writes: Record<string, unknown> = { [EXPIRES_KEY]: at };
+    if (tokenId !== undefined && this.sync.tokenId === null) {
+      this.sync = { ...this.sync, tokenId };
+      writes[SYNC_KEY] = this.sync;
+    }
+    await this.ctx.storage.put(writes);
+  }
+
   /** For tests and operators. */
   async state(): Promise<LimiterState> {
     const now = this.clock();
     return {
       tokenId: this.sync.tokenId,
       revoked: this.revoked,
+      expiresAt: this.expiresAt,
       leases: [...this.leases].map(([holder, l]) => ({ holder, permits: l.permits, expiresAt: l.expiresAt })),
       leasedPermits: livePermits(this.leases, now),
       usage: { ...this.usage },

@@ -50,6 +50,13 @@ export function insertAuditIfTokenExists(db: D1Database, entry: AuditEntry): D1P
     .bind(...values(entry));
 }
 
+/** Inserts the entry only if the access token `tokenId` exists: placed after a conditional insert of it. */
+export function insertAuditIfTokenInserted(db: D1Database, entry: AuditEntry, tokenId: string): D1PreparedStatement {
+  return db
+    .prepare(`${INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM access_tokens WHERE id = ?10)`)
+    .bind(...values(entry), tokenId);
+}
+
 /**
  * Inserts the entry only if the API key `entry.targetId` has `revoked_at` equal to `entry.at`:
  * placed after the revoking UPDATE in one batch, it audits a revocation only when that UPDATE made it.

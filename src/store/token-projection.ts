@@ -18,6 +18,9 @@ export interface ProjectionRow {
   access: TokenRecord["access"];
   tenant_id: string | null;
   expires_at: number | null;
+  /** JSON text in D1 (a row of the join), or the decoded value (a row in hand). */
+  allowed_networks: string | readonly string[] | null;
+  labels: string | Readonly<Record<string, string>> | null;
   deployment_id: string;
   deployment_type: TokenRecord["deployment_type"];
   upstream_url: string | null;
@@ -26,13 +29,19 @@ export interface ProjectionRow {
   concurrency: number;
 }
 
-const JOIN = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_at, t.secret_hash,
+const JOIN = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_at, t.allowed_networks, t.labels, t.secret_hash,
     d.id AS deployment_id, d.type AS deployment_type, d.upstream_url, d.insert_url, d.select_url,
     tr.access_token_concurrent_requests AS concurrency
   FROM access_tokens t
   JOIN deployments d ON d.id = t.deployment_id
   JOIN tiers tr ON tr.id = d.tier_id
-  WHERE t.revoked_at IS NULL AND d.deleted_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)`;
+  WHERE t.revoked_at IS NULL AND d.deleted_at IS NULL`;
+/** Only tokens that have not expired at ?2: the ones worth a projection. */
+const UNEXPIRED = "(t.expires_at IS NULL OR t.expires_at > ?2)";
+
+function fromJson<T>(value: string | T): T {
+  return typeof value === "string" ? (JSON.parse(value) as T) : value;
+}
 
 /** Builds the record from a joined row; absent optional fields are left out, not null. */
 export function toTokenRecord(row: ProjectionRow): TokenRecord {
@@ -49,15 +58,19 @@ export function toTokenRecord(row: ProjectionRow): TokenRecord {
   if (row.insert_url !== null) record.insert_url = row.insert_url;
   if (row.select_url !== null) record.select_url = row.select_url;
   if (row.expires_at !== null) record.expires_at = row.expires_at;
+  if (row.allowed_networks !== null) record.allowed_networks = [...fromJson<readonly string[]>(row.allowed_networks)];
+  if (row.labels !== null) record.labels = { ...fromJson<Readonly<Record<string, string>>>(row.labels) };
   return TokenRecord.parse(record);
 }
 
 /**
  * The data path's D1 fallback: the record for a secret hash, or null when no such token exists,
- * or it is revoked or expired, or its deployment is deleted. One indexed query.
+ * or it is revoked, or its deployment is deleted. One indexed query. An expired token's record is
+ * returned with its past `expires_at`, so the data path refuses it as expired (401
+ * `expired_token`), not as unknown, also once its KV projection has expired.
  */
 export async function loadTokenRecord(db: D1Database, secretHash: string): Promise<TokenRecord | null> {
-  const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash, Date.now()).first<ProjectionRow>();
+  const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash).first<ProjectionRow>();
   return row ? toTokenRecord(row) : null;
 }
 
@@ -67,14 +80,16 @@ export async function loadDeploymentTokenRecords(
   deploymentId: string,
 ): Promise<{ secretHash: string; record: TokenRecord }[]> {
   const { results } = await db
-    .prepare(`${JOIN} AND t.deployment_id = ?1`)
+    .prepare(`${JOIN} AND ${UNEXPIRED} AND t.deployment_id = ?1`)
     .bind(deploymentId, Date.now())
     .all<ProjectionRow & { secret_hash: string }>();
   return results.map((row) => ({ secretHash: row.secret_hash, record: toTokenRecord(row) }));
 }
 
-// KV refuses an absolute expiration less than 60 s ahead.
+// KV refuses an absolute expiration less than 60 s ahead, and one past a signed 32-bit second
+// (2038-01-19). A later expiry is kept in the record (the data path refuses by it) with no KV TTL.
 const KV_MIN_TTL_SECONDS = 60;
+const KV_MAX_EXPIRATION = 2 ** 31 - 1;
 
 /** Writes (or overwrites) a token's projection. A token with an expiry also expires from KV. */
 export async function putTokenProjection(kv: KVNamespace, secretHash: string, record: TokenRecord): Promise<void> {
@@ -82,8 +97,9 @@ export async function putTokenProjection(kv: KVNamespace, secretHash: string, re
   if (record.expires_at !== undefined) {
     const expiration = Math.floor(record.expires_at / 1000);
     // Too close to expiry to be worth caching: the data path reads D1, which refuses it soon.
-    if (expiration - Date.now() / 1000 < KV_MIN_TTL_SECONDS) return;
-    options.expiration = expiration;
+    // A projection already there (a rotated token's) must not outlive the new expiry: drop it.
+    if (expiration - Date.now() / 1000 < KV_MIN_TTL_SECONDS) return deleteTokenProjection(kv, secretHash);
+    if (expiration <= KV_MAX_EXPIRATION) options.expiration = expiration;
   }
   await kv.put(tokenKvKey(secretHash), JSON.stringify(record), options);
 }

@@ -23,6 +23,10 @@ export const TokenRecord = z.object({
   select_url: z.string().optional(),
   /** Epoch milliseconds after which the token is refused; absent = never expires. */
   expires_at: z.number().int().optional(),
+  /** Canonical CIDRs (src/policy/networks.ts) the client address must be in; absent = any address. */
+  allowed_networks: z.array(z.string()).optional(),
+  /** Label scope (src/policy/label-scope.ts): name → value, names sorted; absent = no scope. */
+  labels: z.record(z.string(), z.string()).optional(),
 });
 export type TokenRecord = z.infer<typeof TokenRecord>;
 

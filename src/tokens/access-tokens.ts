@@ -30,6 +30,12 @@ export interface NewTokenInput {
   description: string;
   /** Cluster only: the tenant the token is pinned to. */
   tenantId?: string;
+  /** Epoch milliseconds, in the future; absent: never expires. */
+  expiresAt?: number;
+  /** Canonical CIDRs (already validated by the request schema); absent: every address. */
+  allowedNetworks?: string[];
+  /** Validated label scope; absent: none. */
+  labels?: Record<string, string>;
 }
 
 /** A created token: its row and the whole secret, returned once and never stored in clear. */
@@ -51,6 +57,7 @@ export async function prepareToken(env: Env, caller: Caller, deployment: Deploym
   if (input.tenantId !== undefined && deployment.type !== "cluster") {
     throw invalidRequest("tenant_id", "only cluster deployments have tenants; omit it for a single_node deployment");
   }
+  if (input.expiresAt !== undefined && input.expiresAt <= now) throw invalidRequest("expires_at", "must be in the future");
   const id = crypto.randomUUID();
   const secret = generateSecret();
   const token: AccessTokenRow = {
@@ -63,11 +70,13 @@ export async function prepareToken(env: Env, caller: Caller, deployment: Deploym
     tenant_id: input.tenantId ?? null,
     created_by: caller.actor.name,
     created_at: now,
-    expires_at: null,
+    expires_at: input.expiresAt ?? null,
     revoked_at: null,
     last_used_at: null,
+    allowed_networks: input.allowedNetworks ?? null,
+    labels: input.labels ?? null,
   };
-  const detail = { type: token.type, description: token.description, ...(token.tenant_id ? { tenant_id: token.tenant_id } : {}) };
+  const detail = { type: token.type, description: token.description, ...policyDetail(token) };
   return {
     token,
     secret,
@@ -75,6 +84,16 @@ export async function prepareToken(env: Env, caller: Caller, deployment: Deploym
       token: insertAccessTokenWithinLimit(env.DB, token),
       tokenAudit: insertAuditIfTokenExists(env.DB, auditEntry(caller, now, "access_token.create", { target: id, deployment: deployment.id, detail })),
     },
+  };
+}
+
+/** The audit detail of what a token enforces besides its type (non-secret; absent when unset). */
+export function policyDetail(token: AccessTokenRow): Record<string, unknown> {
+  return {
+    ...(token.tenant_id ? { tenant_id: token.tenant_id } : {}),
+    ...(token.expires_at !== null ? { expires_at: new Date(token.expires_at).toISOString() } : {}),
+    ...(token.allowed_networks ? { allowed_networks: token.allowed_networks } : {}),
+    ...(token.labels ? { labels: token.labels } : {}),
   };
 }
 

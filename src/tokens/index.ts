@@ -8,3 +8,4 @@ export { type CreatedToken, createToken, type ListedToken, listTokens, type NewT
 export { createApiKey, findApiKey, type NewApiKey, revokeApiKey } from "./api-keys";
 export { changeDeployment, type DeploymentChanges, deleteDeployment, type NewDeployment, registerDeployment } from "./deployments";
 export { findDeployment, findToken } from "./find";
+export { type RotatedToken, rotateToken } from "./rotation";

@@ -1,12 +1,11 @@
 import { forgetTokenRecord } from "../data/lookup";
 import { revocationIncomplete } from "../errors";
-import { revokeToken } from "../limiter/permit-pool";
-import type { TokenRef } from "../store/access-tokens";
+import { expireToken, revokeToken } from "../limiter/permit-pool";
+import type { AccessTokenRow, TokenRef } from "../store/access-tokens";
 import type { Deployment } from "../store/deployments";
 import type { Tier } from "../store/tiers";
 import { deleteTokenProjection, putTokenProjection, toTokenRecord } from "../store/token-projection";
 import type { TokenRecord } from "../store/token-record";
-import type { AccessLevel } from "./vocabulary";
 
 /**
  * What follows a D1 commit at the edge: publishing a token's KV projection, and spreading a
@@ -15,7 +14,7 @@ import type { AccessLevel } from "./vocabulary";
 
 /** The projection of a token just written, built from values in hand (no read-back). */
 export function recordFor(
-  token: { id: string; type: AccessLevel; tenant_id: string | null; expires_at: number | null },
+  token: Pick<AccessTokenRow, "id" | "type" | "tenant_id" | "expires_at" | "allowed_networks" | "labels">,
   deployment: Deployment,
   tier: Tier,
 ): TokenRecord {
@@ -24,6 +23,8 @@ export function recordFor(
     access: token.type,
     tenant_id: token.tenant_id,
     expires_at: token.expires_at,
+    allowed_networks: token.allowed_networks,
+    labels: token.labels,
     deployment_id: deployment.id,
     deployment_type: deployment.type,
     upstream_url: deployment.upstream_url,
@@ -63,5 +64,28 @@ export async function propagateRevocations(env: Env, tokens: readonly TokenRef[]
   if (failures.length > 0) {
     console.error(JSON.stringify({ level: "error", msg: "revocation propagation failed", failures: failures.map((f) => ({ token_id: f.tokenId, error: String(f.err) })) }));
     throw revocationIncomplete();
+  }
+}
+
+/**
+ * Spreads an expiry a rotation brought forward. The new expiry is already in D1 and the token's
+ * KV projection (publishProjections; deleted when it is due within a minute), and this isolate
+ * forgot its record; but other isolates keep the record they read for up to 30 s and remote KV
+ * locations for 60 s or more. So the token's Durable Object, the authority revocation uses, is told
+ * too: from `expires_at` on it answers every lease call as expired, and every isolate refuses the
+ * token (401 `expired_token`) within one check-in — the revocation bound (docs/limiter.md).
+ * Tried twice; if the object cannot be told, the rotation still stands (it is committed) and the
+ * expiry takes effect from the records alone: logged, and DELETE on the old token stops it at once.
+ */
+export async function spreadExpiry(env: Env, token: TokenRef & { expires_at: number }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await expireToken(env.TOKEN_LIMITER, token.id, token.expires_at);
+      return;
+    } catch (err) {
+      if (attempt < 2) continue;
+      console.error(JSON.stringify({ level: "error", msg: "rotation: the old token's expiry did not reach its Durable Object", token_id: token.id, error: String(err) }));
+      return;
+    }
   }
 }

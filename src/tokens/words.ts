@@ -14,6 +14,7 @@ export const AUDIT_ACTIONS = [
   "access_token.create",
   "access_token.reveal",
   "access_token.revoke",
+  "access_token.rotate",
   "api_key.create",
   "api_key.revoke",
 ] as const;

@@ -97,7 +97,7 @@ function tokenRow(page: Page, name: string) {
   return page.locator("#tokens-body tr", { has: page.getByRole("rowheader", { name, exact: true }) });
 }
 
-async function openActions(page: Page, tokenName: string, item: "Examples" | "Delete"): Promise<void> {
+async function openActions(page: Page, tokenName: string, item: "Examples" | "Rotate" | "Delete"): Promise<void> {
   await page.getByRole("button", { name: `Actions for token ${tokenName}` }).click();
   const menuItem = page.locator(".menu:popover-open").getByRole("button", { name: item, exact: true });
   await menuItem.waitFor();
@@ -168,8 +168,11 @@ describe("the Access tokens workflow at desktop width", () => {
     await page.getByRole("button", { name: "Generate Token" }).click();
     const dialog = page.getByRole("dialog", { name: "Generate Token" });
     await dialog.waitFor();
-    // A single-node deployment has no tenants: no Advanced Settings.
-    expect(await dialog.getByText("Advanced Settings").isVisible()).toBe(false);
+    // A single-node deployment has no tenants: Advanced Settings offer no Tenant field.
+    await dialog.getByText("Advanced Settings").click();
+    expect(await dialog.getByLabel("Tenant").isVisible()).toBe(false);
+    expect(await dialog.getByLabel("Expires").isVisible()).toBe(true);
+    await dialog.getByText("Advanced Settings").click();
     await dialog.getByRole("button", { name: "Generate", exact: true }).click();
     expect(await dialog.locator("#generate-error").textContent()).toBe("Name: enter a name for the token.");
 
@@ -295,6 +298,53 @@ describe("the Access tokens workflow at desktop width", () => {
     expect(await error.textContent()).toBe("Deployment has reached its tier's limit of 5 access tokens: revoke one or move to a bigger tier.");
     await screenshot(page, view, "11-token-limit");
     await dialog.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  it("generates a token with an expiry, allowed networks and labels under Advanced Settings, and rotates it", async () => {
+    const name = "payments agent";
+    await page.goto(`${worker.url}/console/deployments/${single.id}/access-tokens`);
+    await tokenRow(page, "default").waitFor();
+    await page.getByRole("button", { name: "Generate Token" }).click();
+    const dialog = page.getByRole("dialog", { name: "Generate Token" });
+    await dialog.getByLabel("Name").fill(name);
+    await dialog.getByRole("radio", { name: /^Write/ }).check();
+    await dialog.getByText("Advanced Settings").click();
+    await dialog.getByLabel("Expires").selectOption({ label: "In 30 days" });
+    await dialog.getByLabel("Allowed networks").fill("10.0.0.0/8\n2001:0DB8::/32");
+    await dialog.getByLabel("Labels").fill("team");
+    await dialog.getByRole("button", { name: "Generate", exact: true }).click();
+    expect(await dialog.locator("#generate-error").textContent()).toBe("Labels: write each as name=value, one per line (not “team”).");
+    // The server's rule, named by its field.
+    await dialog.getByLabel("Labels").fill("__name__=up");
+    await dialog.getByRole("button", { name: "Generate", exact: true }).click();
+    await dialog.locator("#generate-error", { hasText: "labels.__name__" }).waitFor();
+    await dialog.getByLabel("Labels").fill("team=payments");
+    await screenshot(page, view, "11b-generate-restricted");
+    await dialog.getByRole("button", { name: "Generate", exact: true }).click();
+    await dialog.waitFor({ state: "hidden" });
+    const row = tokenRow(page, name);
+    await row.waitFor();
+    expect(await row.locator('[data-label="Expires"]').textContent()).toBe("29 days left");
+    expect(await row.locator('[data-label="Restrictions"]').textContent()).toBe("10.0.0.0/8 · 2001:db8::/32 · team=payments");
+    const [created] = (await api.tokens(single.id)).filter((t) => t.description === name);
+    expect(created).toMatchObject({ type: "w", allowed_networks: ["10.0.0.0/8", "2001:db8::/32"], labels: { team: "payments" } });
+
+    await openActions(page, name, "Rotate");
+    const rotate = page.getByRole("dialog", { name: "Rotate access token?" });
+    await rotate.waitFor();
+    expect(await rotate.locator("#rotate-name").textContent()).toBe(`“${name}”`);
+    expect(await rotate.getByLabel("Overlap").inputValue()).toBe("3600");
+    await screenshot(page, view, "11c-rotate-confirm");
+    await rotate.getByRole("button", { name: "Rotate", exact: true }).click();
+    await rotate.waitFor({ state: "hidden" });
+    expect(await statusSays(page, "rotated")).toMatch(new RegExp(`^Token “${name}” rotated: the old one works until `));
+    await page.waitForFunction((n) => [...document.querySelectorAll("#tokens-body th")].filter((th) => th.textContent === n).length === 2, name);
+    const pair = (await api.tokens(single.id)).filter((t) => t.description === name);
+    const old = pair.find((t) => t.id === created!.id)!;
+    const successor = pair.find((t) => t.id !== created!.id)!;
+    expect(Date.parse(old.expires_at!) - Date.now()).toBeLessThanOrEqual(3_600_000);
+    expect(successor).toMatchObject({ type: "w", allowed_networks: created!.allowed_networks, labels: created!.labels });
+    expect(await page.locator(`#tokens-body tr[data-token-id="${old.id}"] [data-label="Expires"]`).textContent()).toMatch(/^(59 minutes|1 hour) left$/);
   });
 
   it("offers a tenant under Advanced Settings for a cluster deployment, and examples for both tabs", async () => {
@@ -470,7 +520,7 @@ describe("the same pages at phone width", () => {
 describe("across the whole run", () => {
   it("no page had an error or a refused script, style or HTML sink", () => {
     // Chromium reports each non-2xx fetch as "Failed to load resource"; the error paths above cause those on purpose.
-    const errors = watched.flatMap((w) => w.errors).filter((e) => !/Failed to load resource: the server responded with a status of (401|403|409)/.test(e));
+    const errors = watched.flatMap((w) => w.errors).filter((e) => !/Failed to load resource: the server responded with a status of (400|401|403|409)/.test(e));
     expect(errors).toEqual([]);
   });
 

@@ -153,6 +153,53 @@ describe("against the running Worker", () => {
     expect(again.stderr).toMatch(/404 not_found: This access token was revoked/);
   });
 
+  it("creates a token with --expires-in, --allow and --label, shows the time left, and rotates it", async () => {
+    const before = Date.now();
+    const token = await cliJson<{ id: string; value: string; expires_at: string; allowed_networks: string[]; labels: Record<string, string> }>([
+      "tokens", "create", deploymentId, "--type", "w", "--description", "policies",
+      "--expires-in", "30d", "--allow", "10.0.0.0/8", "--allow", "2001:0DB8::/32", "--label", "team=payments", "--label", "env=a=b",
+    ]);
+    expect(Date.parse(token.expires_at)).toBeGreaterThanOrEqual(before + 30 * 86_400_000 - 1000);
+    expect(Date.parse(token.expires_at)).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000);
+    expect(token.allowed_networks).toEqual(["10.0.0.0/8", "2001:db8::/32"]);
+    expect(token.labels).toEqual({ env: "a=b", team: "payments" });
+
+    const list = await cli(["tokens", "list", deploymentId]);
+    const row = list.stdout.split("\n").find((l) => l.startsWith(token.id));
+    expect(row).toMatch(/\s(29d 23h|30d) left\s+allow=10\.0\.0\.0\/8,2001:db8::\/32 labels=env=a=b,team=payments\s/);
+    const reveal = await cli(["tokens", "reveal", deploymentId, token.id]);
+    expect(reveal.stdout).toMatch(/^expires_at\s+\S+ \((29d 23h|30d) left\)$/m);
+
+    const rotated = await cli(["tokens", "rotate", deploymentId, token.id, "--overlap", "1h"]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toMatch(/^labels\s+\{"env":"a=b","team":"payments"\}$/m);
+    expect(rotated.stdout).toMatch(new RegExp(`The old token ${token.id} works until \\S+ \\((59m \\d+s|1h) left\\)`));
+
+    const refused = await cli(["tokens", "rotate", deploymentId, token.id, "--overlap", "31d"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/400 invalid_request: overlap_seconds: must be from 0 to 2592000/);
+    const badLabel = await cli(["tokens", "create", deploymentId, "--type", "w", "--description", "x", "--label", "__name__=up"]);
+    expect(badLabel.code).toBe(1);
+    expect(badLabel.stderr).toMatch(/400 invalid_request: labels.__name__: /);
+  });
+
+  it.each([
+    [["--expires-in", "30 days"], /--expires-in: must be a duration/],
+    [["--expires-in", "1d", "--expires-at", "2099-01-01T00:00:00Z"], /not both/],
+    [["--label", "team"], /--label: "team" must be name=value/],
+    [["--label", "a=1", "--label", "a=2"], /--label: a is given twice/],
+  ])("refuses tokens create %j as a usage error, sending nothing", async (extra, message) => {
+    const run = await cli(["tokens", "create", "dep", "--type", "w", "--description", "x", ...extra]);
+    expect(run).toMatchObject({ code: 2, stdout: "" });
+    expect(run.stderr).toMatch(message);
+  });
+
+  it("requires --overlap for tokens rotate", async () => {
+    const run = await cli(["tokens", "rotate", "dep", "tok"]);
+    expect(run).toMatchObject({ code: 2 });
+    expect(run.stderr).toMatch(/missing --overlap/);
+  });
+
   it("prints one example raw with --only, valid for its real tool", async () => {
     const token = await cliJson<{ id: string; value: string }>(["tokens", "create", deploymentId, "--type", "w", "--description", "snippets"]);
     const dir = mkdtempSync(join(tmpdir(), "vmea-examples-"));

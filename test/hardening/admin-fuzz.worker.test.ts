@@ -117,6 +117,7 @@ const pathArb = fc.tuple(fc.nat(), idArb(() => []), fc.nat(50)).chain(([which, w
       `/admin/api/v1/deployments/${d}/access_tokens`,
       `/admin/api/v1/deployments/${td}/access_tokens/${t}`,
       `/admin/api/v1/deployments/${td}/access_tokens/${t}/examples`,
+      `/admin/api/v1/deployments/${td}/access_tokens/${t}/rotate`,
       "/admin/api/v1/api_keys",
       `/admin/api/v1/api_keys/${key}`,
       "/admin/api/v1/audit",
@@ -127,8 +128,8 @@ const pathArb = fc.tuple(fc.nat(), idArb(() => []), fc.nat(50)).chain(([which, w
       "/admin/api/v1//deployments",
       "/admin/api/v1/DEPLOYMENTS",
     ];
-    // The real endpoints (the first ten) three times as often as the made-up ones.
-    const weighted = [...paths.slice(0, 10), ...paths.slice(0, 10), ...paths];
+    // The real endpoints (the first eleven) three times as often as the made-up ones.
+    const weighted = [...paths.slice(0, 11), ...paths.slice(0, 11), ...paths];
     return weighted[which % weighted.length]!;
   });
 });
@@ -144,6 +145,8 @@ const fieldArb = fc.oneof(
     "r", "w", "rw", "single_node", "cluster", 20, 21, 40, 42, 0, -1, 4294967296, 1.5, "20", "", " ", "\u0000", "\ud800", "a\u0085b", "é".repeat(200), "x".repeat(3000),
     "http://vm.fuzz.test", "https://user:pw@vm.fuzz.test", "http://vm.fuzz.test/?q", "javascript:alert(1)", "http://[::1]:8428", "http://vm.fuzz.test/" + "a".repeat(2100),
     "1:2", "01", "multitenant", "4294967295:4294967295", "2099-01-01T00:00:00Z", "2000-01-01T00:00:00Z", "yesterday", [], ["x"], [""], null, true,
+    ["10.0.0.0/8"], ["10.1.2.3/8"], ["fe80::1%eth0"], ["::ffff:10.0.0.0/104", "10.0.0.0/8"], { team: "a" }, { __name__: "x" }, { vm_account_id: "1" }, { "a-b": "c" }, { team: "a\nb" },
+    2592000, 2592001,
   ),
 );
 /** A valid body of each kind with one field replaced, dropped or added: gets past the first check. */
@@ -156,11 +159,14 @@ const VALID_BODIES: Record<string, unknown>[] = [
   { name: "fuzzed", access: "r", deployment_ids: ["REAL"], expires_at: "2099-01-01T00:00:00Z" },
   { name: "renamed" },
   { tier: 21 },
+  { type: "w", description: "fuzzed", expires_at: "2099-01-01T00:00:00Z", allowed_networks: ["10.0.0.0/8"], labels: { team: "a" } },
+  { overlap_seconds: 60 },
 ];
 /** Which of VALID_BODIES fit a path. */
 function bodyKindsOf(path: string): number[] {
   if (/\/deployments$/.test(path)) return [0, 1];
-  if (/\/access_tokens$/.test(path)) return [2, 3];
+  if (/\/access_tokens$/.test(path)) return [2, 3, 8];
+  if (/\/rotate$/.test(path)) return [9];
   if (/\/api_keys$/.test(path)) return [4, 5];
   if (/\/deployments\/[^/]*$/.test(path)) return [6, 7];
   return VALID_BODIES.map((_, i) => i);
@@ -195,6 +201,7 @@ function methodsOf(path: string): string[] {
   if (/\/(deployments|api_keys)$/.test(path)) return ["GET", "POST"];
   if (/\/access_tokens$/.test(path)) return ["GET", "POST"];
   if (/\/access_tokens\/[^/]*$/.test(path)) return ["GET", "DELETE"];
+  if (/\/rotate$/.test(path)) return ["POST"];
   if (/\/deployments\/[^/]*$/.test(path)) return ["GET", "PUT", "DELETE"];
   if (/\/api_keys\/[^/]*$/.test(path)) return ["GET", "DELETE"];
   return ["GET"];
@@ -261,7 +268,7 @@ describe("management plane fuzz", () => {
         if (res.status === 201 && r.method === "POST") {
           const created = JSON.parse(text) as { id?: string; value?: string };
           if (r.path.endsWith("/deployments") && created.id) fx.deployments.push(created.id);
-          else if (r.path.endsWith("/access_tokens") && created.id) fx.tokens.push({ deployment: r.path.split("/")[5]!, id: created.id });
+          else if ((r.path.endsWith("/access_tokens") || r.path.endsWith("/rotate")) && created.id) fx.tokens.push({ deployment: r.path.split("/")[5]!, id: created.id });
           else if (r.path.endsWith("/api_keys") && created.id) fx.apiKeys.push(created.id);
         }
         if (problems.length > 0) {

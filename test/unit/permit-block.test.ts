@@ -8,11 +8,13 @@ import { type Permit, PermitPools } from "../../src/limiter/permit-pool";
 class FakeToken implements Parent {
   readonly leases = new Map<string, Lease>();
   revoked = false;
+  /** With `revoked`: the token expired (a rotation) at this instant. */
+  expiredAt: number | undefined;
   loseNext = 0;
   calls: LeaseRequest[] = [];
   async lease(req: LeaseRequest): Promise<LeaseGrant> {
     this.calls.push(req);
-    if (this.revoked) return { granted: 0, expiresAt: 0, revoked: true, contended: false };
+    if (this.revoked) return { granted: 0, expiresAt: 0, revoked: true, contended: false, ...(this.expiredAt !== undefined ? { expiredAt: this.expiredAt } : {}) };
     const now = Date.now();
     const d = decideLease(this.leases, req, now);
     if (d.lease) this.leases.set(req.holder, d.lease);
@@ -92,6 +94,18 @@ describe("BlockLedger: the per-location level", () => {
     await vi.advanceTimersByTimeAsync(1_000); // the isolate's check-in interval; the block is older than its own (500 ms)
     expect(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).toMatchObject({ ok: false, reason: "revoked" });
     expect(loc.box.ledger.state().revoked).toBe(true);
+  });
+
+  it("passes a rotation's expiry down as such, with its instant, within one block check-in", async () => {
+    const loc = location("fra");
+    const pool = new PermitPools("iso-a");
+    expect((await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).ok).toBe(true);
+    token.revoked = true;
+    token.expiredAt = 4_999_000;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).toEqual({ ok: false, reason: "revoked", retryAfterSeconds: 0, expiredAt: 4_999_000 });
+    // Another isolate of the location, asking later, hears the same from the location's object.
+    expect(await new PermitPools("iso-b").acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).toMatchObject({ reason: "revoked", expiredAt: 4_999_000 });
   });
 
   it("long requests under contention keep their short sub-leases renewed: the permits stay counted", async () => {

@@ -174,7 +174,7 @@ describe("POST .../access_tokens", () => {
     ["an empty description", { body: { type: "r", description: "" } }, "description"],
     ["a numeric description", { body: { type: "r", description: 1 } }, "description"],
     ["a long description", { body: { type: "r", description: "d".repeat(257) } }, "description"],
-    ["an unknown field", { body: { type: "r", description: "d", expires_at: 1 } }, "expires_at"],
+    ["an unknown field", { body: { type: "r", description: "d", expiry: 1 } }, "expiry"],
     ["a client-chosen value", { body: { type: "r", description: "d", value: "vmat_x" } }, "value"],
   ])("refuses %s with 400, writing nothing", async (_name, req, field) => {
     const { deployment } = await createDeployment();

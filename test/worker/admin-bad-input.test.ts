@@ -85,7 +85,7 @@ describe("bad input is refused with a 4xx naming field and rule, writing nothing
     ["a wrong type", { body: { type: ["r"], description: "d" } }, "type", /must be one of/],
     ["a boolean description", { body: { type: "r", description: true } }, "description", /must be a string/],
     ["a missing field", { body: { description: "d" } }, "type", /required/],
-    ["an unknown field", { body: { type: "r", description: "d", expires_at: "2099-01-01T00:00:00Z" } }, "expires_at", /unknown field/],
+    ["an unknown field", { body: { type: "r", description: "d", expiry: "2099-01-01T00:00:00Z" } }, "expiry", /unknown field/],
     ["an over-long description", { body: { type: "r", description: "x".repeat(257) } }, "description", /at most 256/],
     ["tenant_id on single-node", { body: { type: "r", description: "d", tenant_id: "1" } }, "tenant_id", /only cluster deployments/],
   ])("token create: %s", async (_name, req, field, rule) => {

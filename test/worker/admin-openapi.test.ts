@@ -65,6 +65,7 @@ describe("GET /admin/openapi.json", () => {
         "GET /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}",
         "DELETE /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}",
         "GET /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}/examples",
+        "POST /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}/rotate",
         "GET /api/v1/api_keys",
         "POST /api/v1/api_keys",
         "GET /api/v1/api_keys/{id}",

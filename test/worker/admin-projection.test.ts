@@ -40,14 +40,15 @@ describe("loadTokenRecord", () => {
     expect(await loadTokenRecord(env.DB, await hashSecret(defaultToken.value))).toBeNull();
   });
 
-  it("returns null once the token expired, and carries expires_at before", async () => {
+  it("carries expires_at, before and after the expiry (the data path refuses it as expired, not unknown)", async () => {
     const { defaultToken } = await createDeployment();
     const hash = await hashSecret(defaultToken.value);
     const later = Date.now() + 3_600_000;
     await env.DB.prepare("UPDATE access_tokens SET expires_at = ?1 WHERE id = ?2").bind(later, defaultToken.id).run();
     expect(await loadTokenRecord(env.DB, hash)).toMatchObject({ expires_at: later });
-    await env.DB.prepare("UPDATE access_tokens SET expires_at = ?1 WHERE id = ?2").bind(Date.now() - 1, defaultToken.id).run();
-    expect(await loadTokenRecord(env.DB, hash)).toBeNull();
+    const past = Date.now() - 1;
+    await env.DB.prepare("UPDATE access_tokens SET expires_at = ?1 WHERE id = ?2").bind(past, defaultToken.id).run();
+    expect(await loadTokenRecord(env.DB, hash)).toMatchObject({ expires_at: past });
   });
 
   it("returns null once the deployment is deleted", async () => {

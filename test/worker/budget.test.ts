@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { generateSecret } from "../../src/token/format";
-import { singleNode, token } from "./helpers/tokens";
+import { admin, singleNode, token } from "./helpers/tokens";
 import { mockUpstreams, type UpstreamMock } from "./helpers/upstream";
 
 const VM = "http://vm.budget.test";
@@ -43,9 +43,9 @@ function countingEnv(): { env: Env; counts: Counts } {
   };
 }
 
-async function send(e: Env, secret: string, path = "/api/v1/query?query=up"): Promise<Response> {
+async function send(e: Env, secret: string, path = "/api/v1/query?query=up", headers: Record<string, string> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://authorizer.test${path}`, { headers: { authorization: `Bearer ${secret}` } }), e, ctx);
+  const res = await worker.fetch(new Request(`http://authorizer.test${path}`, { headers: { authorization: `Bearer ${secret}`, ...headers } }), e, ctx);
   // Reading the whole body is what releases the permit; the limiter's idle return stays in the
   // background, as it would between requests of a busy isolate.
   await res.arrayBuffer();
@@ -74,6 +74,28 @@ describe("binding-call budget on the hot path", () => {
     expect(counts.d1 - before.d1).toBe(0);
     expect(counts.durableObjectRequests - before.durableObjectRequests).toBeLessThanOrEqual(rounds);
     expect(upstream.calls).toHaveLength(rounds + 1);
+  });
+
+  it("so does a warm request of a token with an expiry, an allowlist and a label scope", async () => {
+    const d = await singleNode(VM);
+    const res = await admin("POST", `/deployments/${d.id}/access_tokens`, {
+      type: "r",
+      description: "budget policies",
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      allowed_networks: ["10.0.0.0/8"],
+      labels: { team: "payments" },
+    });
+    const t = (await res.json()) as { value: string };
+    const { env: e, counts } = countingEnv();
+    const from = { "cf-connecting-ip": "10.1.2.3" };
+    expect((await send(e, t.value, undefined, from)).status).toBe(200);
+    const before = { ...counts };
+    const rounds = 20;
+    for (let i = 0; i < rounds; i++) expect((await send(e, t.value, undefined, from)).status).toBe(200);
+    expect(counts.kv - before.kv).toBe(0);
+    expect(counts.d1 - before.d1).toBe(0);
+    expect(counts.durableObjectRequests - before.durableObjectRequests).toBeLessThanOrEqual(rounds);
+    expect(upstream.calls.at(-1)?.url).toBe(`${VM}/api/v1/query?query=up&extra_label=team=payments`);
   });
 
   it("an unknown token costs one KV read and one D1 query, then nothing on repeats", async () => {

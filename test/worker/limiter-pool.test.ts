@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type Permit, type PermitResult, PermitPools, acquirePermit, forgetToken, permitPoolStats, revokeToken } from "../../src/limiter/permit-pool";
+import { type Permit, type PermitResult, PermitPools, acquirePermit, expireToken, forgetToken, permitPoolStats, revokeToken } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 
 const ns = env.TOKEN_LIMITER as DurableObjectNamespace<TokenLimiter>;
@@ -121,6 +121,21 @@ describe("permit pool against the real TokenLimiter", () => {
     now += 1; // one check-in interval after its lease
     expect(await other.acquire(ns, tokenId, 10, waitUntil)).toMatchObject({ ok: false, reason: "revoked" });
     expect(other.stats(tokenId)).toMatchObject({ held: 0, revoked: true });
+    other.reset();
+  });
+
+  it("another isolate learns of a rotation's expiry at its first check-in after it, and says when it expired", async () => {
+    const tokenId = newTokenId();
+    let now = Date.now();
+    const other = new PermitPools("isolate-rotated", {}, () => now);
+    permitOf(await other.acquire(ns, tokenId, 10, waitUntil)).release();
+    const at = Date.now(); // a rotation with overlap 0: due at once for the object
+    await expireToken(ns, tokenId, at);
+    now += 999;
+    expect((await other.acquire(ns, tokenId, 10, waitUntil)).ok).toBe(true); // within the bound: still from its lease
+    now += 1; // one check-in interval after its lease
+    expect(await other.acquire(ns, tokenId, 10, waitUntil)).toEqual({ ok: false, reason: "revoked", retryAfterSeconds: 0, expiredAt: at });
+    expect(await other.acquire(ns, tokenId, 10, waitUntil)).toMatchObject({ ok: false, reason: "revoked", expiredAt: at });
     other.reset();
   });
 });

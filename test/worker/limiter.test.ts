@@ -95,6 +95,33 @@ describe("TokenLimiter: revocation", () => {
   });
 });
 
+describe("TokenLimiter: a rotation's expiry", () => {
+  it("grants until the expiry, then answers every lease as expired at that instant, across restarts", async () => {
+    const { stub, tokenId } = limiter();
+    const t0 = Date.now();
+    await setClock(stub, t0);
+    await stub.expire(t0 + 60_000, tokenId);
+    expect((await stub.lease(req("a", 2))).granted).toBe(2);
+    await setClock(stub, t0 + 60_000);
+    expect(await stub.lease(req("a", 1))).toEqual({ granted: 0, expiresAt: 0, revoked: true, contended: false, expiredAt: t0 + 60_000 });
+    expect(await stub.lease(req("b", 1))).toMatchObject({ granted: 0, revoked: true, expiredAt: t0 + 60_000 });
+    expect(await storedLeaseKeys(stub)).toEqual([]); // the refused holder's lease is gone
+    await evictDurableObject(stub);
+    const fresh = ns.getByName(tokenId);
+    await setClock(fresh, t0 + 60_001);
+    expect(await fresh.lease(req("c", 1))).toMatchObject({ granted: 0, revoked: true, expiredAt: t0 + 60_000 });
+    expect(await fresh.state()).toMatchObject({ expiresAt: t0 + 60_000, revoked: false });
+  });
+
+  it("never moves an expiry later", async () => {
+    const { stub, tokenId } = limiter();
+    const t0 = Date.now();
+    await stub.expire(t0 + 1_000, tokenId);
+    await stub.expire(t0 + 3_600_000, tokenId);
+    expect((await stub.state()).expiresAt).toBe(t0 + 1_000);
+  });
+});
+
 describe("TokenLimiter: expiry", () => {
   it("an alarm sweeps leases whose holder stopped renewing, freeing their permits", async () => {
     const { stub } = limiter();

@@ -16,6 +16,9 @@ export interface AccessTokenJson {
   type: "r" | "w" | "rw";
   description: string;
   tenant_id?: string;
+  expires_at?: string;
+  allowed_networks?: string[];
+  labels?: Record<string, string>;
 }
 
 export interface Admin {

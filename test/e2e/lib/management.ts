@@ -25,7 +25,13 @@ export interface AccessToken {
   type: "r" | "w" | "rw";
   description: string;
   tenant_id?: string;
+  expires_at?: string;
+  allowed_networks?: string[];
+  labels?: Record<string, string>;
 }
+
+/** POST …/rotate's answer: the successor, and until when the replaced token works. */
+export type RotatedToken = AccessToken & { replaces: { id: string; expires_at: string } };
 
 export type NewDeployment =
   | { name: string; type: "single_node"; tier: number; upstream_url: string }
@@ -36,7 +42,12 @@ export interface Management {
   /** The tier with the fewest concurrent requests per token, of a deployment type. */
   smallestTier(type: Tier["type"]): Promise<Tier>;
   createDeployment(body: NewDeployment): Promise<Deployment>;
-  createToken(deploymentId: string, body: { type: AccessToken["type"]; description: string; tenant_id?: string }): Promise<AccessToken>;
+  createToken(
+    deploymentId: string,
+    body: { type: AccessToken["type"]; description: string; tenant_id?: string; expires_at?: string; allowed_networks?: string[]; labels?: Record<string, string> },
+  ): Promise<AccessToken>;
+  /** POST …/access_tokens/{id}/rotate. */
+  rotateToken(deploymentId: string, tokenId: string, overlapSeconds: number): Promise<RotatedToken>;
   /** DELETE …/access_tokens/{id}; resolves when the answer (204) has arrived. */
   revokeToken(deploymentId: string, tokenId: string): Promise<void>;
 }
@@ -62,6 +73,8 @@ export function managementClient(worker: { url: string; adminApiKey: string }): 
     },
     createDeployment: (body) => call<Deployment>("POST", "/deployments", body),
     createToken: (deploymentId, body) => call<AccessToken>("POST", `/deployments/${deploymentId}/access_tokens`, body),
+    rotateToken: (deploymentId, tokenId, overlapSeconds) =>
+      call<RotatedToken>("POST", `/deployments/${deploymentId}/access_tokens/${tokenId}/rotate`, { overlap_seconds: overlapSeconds }),
     async revokeToken(deploymentId, tokenId) {
       await call<void>("DELETE", `/deployments/${deploymentId}/access_tokens/${tokenId}`);
     },

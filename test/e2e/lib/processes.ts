@@ -577,6 +577,8 @@ export interface PrometheusRemoteWriteStats {
 
 export interface PrometheusAgent extends Component {
   readonly storagePath: string;
+  /** Rewrite the credentials file (Prometheus reads it at every request; restart() to be sure). */
+  setBearerToken(token: string): void;
   remoteWriteStats(): Promise<PrometheusRemoteWriteStats>;
 }
 
@@ -622,6 +624,10 @@ export async function startPrometheusAgent(opts: PrometheusAgentOptions): Promis
   });
   return Object.assign(c, {
     storagePath,
+    setBearerToken(token: string) {
+      if (opts.bearerToken === undefined) throw new Error("the Prometheus agent was started without bearerToken");
+      writePrivateFile(dir, "bearer-token", token);
+    },
     async remoteWriteStats(): Promise<PrometheusRemoteWriteStats> {
       const m = await c.metrics();
       return {

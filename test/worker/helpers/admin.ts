@@ -245,7 +245,7 @@ export async function projection(secret: string): Promise<TokenRecord | null> {
 }
 
 /** What the token's Durable Object says of it (revoked or not). */
-export async function limiterState(tokenId: string): Promise<{ revoked: boolean }> {
-  const stub = env.TOKEN_LIMITER.getByName(tokenId) as unknown as { state(): Promise<{ revoked: boolean }> };
+export async function limiterState(tokenId: string): Promise<{ revoked: boolean; expiresAt: number | null }> {
+  const stub = env.TOKEN_LIMITER.getByName(tokenId) as unknown as { state(): Promise<{ revoked: boolean; expiresAt: number | null }> };
   return stub.state();
 }
