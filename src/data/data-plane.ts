@@ -1,6 +1,7 @@
 import { HttpError } from "../errors";
 import { hashSecret } from "../token/crypto";
 import { clientKeyOf, recordFailedAuthentication, refuseIfThrottled } from "./auth-throttle";
+import { rawPathOf, rawQueryOf } from "./authorize";
 import { knownSecretHash, readSecret, rememberCredential } from "./credential";
 import { forward, type ForwardLimits, type WaitUntil } from "./forward";
 import type { TokenRecord } from "../store/token-record";
@@ -16,8 +17,8 @@ import { withScopedBody } from "./token-policies";
  */
 export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
-  const headers = request.headers;
-  const decision = decide(record, request.url, headers.get("cf-connecting-ip"), headers.get("content-type")); // 3a.–5a. (decision.ts)
+  const { url, headers } = request;
+  const decision = decide(record, rawPathOf(url), rawQueryOf(url), headers.get("cf-connecting-ip"), headers.get("content-type")); // 3a.–5a.
   const upstreamRequest = await withScopedBody(request, decision); // 5a. a label-scoped read's form body
   const permit = await takePermit(env, record, ctx, request); // 6. permit
   return forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer

@@ -1,7 +1,7 @@
 import { expiredToken, HttpError } from "../errors";
 import { checkAllowedNetworks, scopeForToken } from "../policy/token-policy";
 import type { TokenRecord } from "../store/token-record";
-import { authorize, rawPathOf, rawQueryOf, type Route } from "./authorize";
+import { authorize, type Route } from "./authorize";
 
 /**
  * What the data path decides about a request once its token is known and before it takes a
@@ -18,13 +18,14 @@ export interface Decision {
 }
 
 /**
- * `url` is the request URL as the runtime hands it over; `clientIp` is `CF-Connecting-IP`, or
- * undefined to skip the allowlist (explain without a client address — never the data path).
+ * `rawPath` and `rawQuery` are the request's path and query string exactly as sent (authorize.ts's
+ * rawPathOf/rawQueryOf); `clientIp` is `CF-Connecting-IP`, or undefined to skip the allowlist
+ * (explain without a client address — never the data path, where a missing header is null).
  */
-export function decide(record: TokenRecord, url: string, clientIp: string | null | undefined, contentType: string | null): Decision {
+export function decide(record: TokenRecord, rawPath: string, rawQuery: string, clientIp: string | null | undefined, contentType: string | null): Decision {
   if (clientIp !== undefined) refuseOutsideAllowlist(record, clientIp); // 3a. allowed networks
-  const route = authorize(record, rawPathOf(url)); //                       4. classify + 5. authorize
-  const scope = scopeForToken(record.labels, route.path, rawQueryOf(url), contentType); // 5a. label scope
+  const route = authorize(record, rawPath); //                              4. classify + 5. authorize
+  const scope = scopeForToken(record.labels, route.path, rawQuery, contentType); // 5a. label scope
   if (!scope.ok) throw new HttpError(scope.status, scope.code, scope.reason);
   return { route, search: scope.search, body: scope.body };
 }
