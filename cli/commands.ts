@@ -8,6 +8,7 @@ import type {
   CreatedApiKey,
   Deployment,
   ExampleSnippet,
+  Explanation,
   RotatedAccessToken,
   Tier,
   TokenExamples,
@@ -45,6 +46,7 @@ export const OPTIONS = {
   until: { type: "string" },
   limit: { type: "string" },
   all: { type: "boolean" },
+  "client-address": { type: "string" },
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 export const GLOBAL: readonly OptionName[] = ["url", "api-key", "api-key-file", "json", "help"];
@@ -260,6 +262,17 @@ export const COMMANDS: Record<string, Command> = {
       }
       const parts = body.examples.map((s) => `## ${s.title} (${s.tab}${s.filename ? `, ${s.filename}` : ""})\n\n${s.content}`);
       return { json: body, text: [...body.notes.map((n) => `Note: ${n}`), "", ...parts].join("\n").trimEnd() };
+    },
+  },
+  "tokens explain": {
+    args: ["deployment-id", "token-id", "method", "path"],
+    options: ["client-address"],
+    run: async (api, [id, tokenId, method, path], o) => {
+      const body = defined({ method, path, client_address: str(o, "client-address") });
+      const { body: out } = await api.request<Explanation>("POST", `/api/v1/deployments/${enc(id!)}/access_tokens/${enc(tokenId!)}/explain`, { body });
+      const verdict = out.decision === "allowed" ? `allowed: a ${out.request_class} request, forwarded to ${out.upstream_url}` : `refused: ${out.status} ${out.code}: ${out.reason}`;
+      const shown = out.decision === "allowed" ? { path: out.path, query: out.query, tenant_id: out.tenant_id, body: out.body } : {};
+      return { json: out, text: `${verdict}\n${fields(defined({ ...shown, not_checked: out.not_checked.join(", ") }), ["path", "query", "tenant_id", "body", "not_checked"])}` };
     },
   },
   "api-keys list": {

@@ -53,6 +53,9 @@ Commands:
   tokens reveal <deployment-id> <token-id>
   tokens revoke <deployment-id> <token-id>
   tokens examples <deployment-id> <token-id> [--only ${EXAMPLE_IDS.join("|")}]
+  tokens explain <deployment-id> <token-id> <METHOD> <path> [--client-address IP]
+                         what the data path would do with this request from this token (no
+                         request is sent upstream); path as a client sends it, query included
   api-keys list
   api-keys get <key-id>
   api-keys create --name NAME --access ${API_KEY_ACCESS.join("|")} [--deployment ID]... [--expires-at RFC3339]

@@ -2,14 +2,14 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { HttpError } from "../errors";
 import type { AccessTokenSummary } from "../store/access-tokens";
-import { createToken, findDeployment, findToken, listTokens, revealToken, revokeToken, rotateToken } from "../tokens";
+import { createToken, explainRequest, findDeployment, findToken, listTokens, revealToken, revokeToken, rotateToken } from "../tokens";
 import { requireWrite } from "./auth";
 import type { AdminEnv } from "./context";
 import { buildExamples } from "./examples";
 import { errors, jsonContent, PAGE_HEADERS } from "./openapi-common";
 import { CreatedPosition, decodeCursor, pageOf, rowsToFetch } from "./pagination";
-import { AccessToken, RotatedAccessToken, TokenExamples } from "./response-schemas";
-import { CreateAccessTokenBody, DeploymentId, PageQuery, RotateAccessTokenBody } from "./schemas";
+import { AccessToken, Explanation, RotatedAccessToken, TokenExamples } from "./response-schemas";
+import { CreateAccessTokenBody, DeploymentId, ExplainRequestBody, PageQuery, RotateAccessTokenBody } from "./schemas";
 import { jsonRequest } from "./validation";
 
 /**
@@ -122,6 +122,22 @@ const rotateRoute = createRoute({
   },
 });
 
+const explainRoute = createRoute({
+  method: "post",
+  path: "/{deploymentId}/access_tokens/{tokenId}/explain",
+  operationId: "explainAccessTokenRequest",
+  tags,
+  summary: "Explain a request",
+  description:
+    "What the data path would do with this request from this token, decided by the data path's own code on the token's current settings: allowed (with the exact upstream URL, rewritten path and query, label scope included) or refused (status, code and one-line reason as the data path answers). Nothing is sent upstream, no permit is taken, nothing is written. A read-only key is enough: the answer holds no secret. Not audited, like other reads. A path is read as a client's HTTP library sends it (spaces and control characters percent-encoded, dot segments resolved); anything else is judged as the data path judges it.",
+  middleware: [jsonRequest] as const,
+  request: { params: TokenPath, body: { required: true, content: jsonContent(ExplainRequestBody) } },
+  responses: {
+    200: { description: "The decision", content: jsonContent(Explanation) },
+    ...errors(400, 404, 413),
+  },
+});
+
 const revokeRoute = createRoute({
   method: "delete",
   path: "/{deploymentId}/access_tokens/{tokenId}",
@@ -184,6 +200,19 @@ export const accessTokensApp = new OpenAPIHono<AdminEnv>()
     return c.json({ ...accessTokenJson(rotated.token, rotated.secret), replaces: { id: rotated.replaced.id, expires_at: new Date(rotated.replaced.expires_at).toISOString() } }, 201);
   })
 
+  .openapi(explainRoute, async function explainAccessTokenRequestHandler(c) {
+    const { deploymentId, tokenId } = c.req.valid("param");
+    const { deployment, token } = await findToken(c.env, c.var.actor, deploymentId, tokenId);
+    const { method, path, client_address, content_type } = c.req.valid("json");
+    const explanation = await explainRequest(c.env, deployment, token, {
+      method,
+      path,
+      ...(client_address != null ? { clientAddress: client_address } : {}),
+      ...(content_type != null ? { contentType: content_type } : {}),
+    });
+    return c.json(explanation, 200);
+  })
+
   .openapi(revokeRoute, async function revokeAccessTokenHandler(c) {
     const { deploymentId, tokenId } = c.req.valid("param");
     const { token } = await findToken(c.env, c.var.actor, deploymentId, tokenId);
@@ -194,6 +223,9 @@ export const accessTokensApp = new OpenAPIHono<AdminEnv>()
   .on(["PUT", "PATCH", "POST"], "/:deploymentId/access_tokens/:tokenId", tokensAreImmutable)
   .on(["PUT", "PATCH", "DELETE"], "/:deploymentId/access_tokens/:tokenId/rotate", function rotateIsPostOnly() {
     throw new HttpError(405, "method_not_allowed", "Rotate a token with POST.", { allow: "POST" });
+  })
+  .on(["PUT", "PATCH", "DELETE"], "/:deploymentId/access_tokens/:tokenId/explain", function explainIsPostOnly() {
+    throw new HttpError(405, "method_not_allowed", "Explain a request with POST and a JSON body {\"method\", \"path\"}.", { allow: "POST" });
   })
   .on(["PUT", "PATCH", "POST", "DELETE"], "/:deploymentId/access_tokens/:tokenId/examples", function examplesAreReadOnly() {
     throw new HttpError(405, "method_not_allowed", "Examples are generated on GET only.", { allow: "GET" });

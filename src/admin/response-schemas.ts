@@ -123,3 +123,22 @@ export const TokenExamples = z
   })
   .meta({ id: "TokenExamples" });
 export type TokenExamples = z.infer<typeof TokenExamples>;
+
+export const Explanation = z
+  .object({
+    decision: z.enum(["allowed", "refused"]),
+    status: z.number().int().optional().meta({ description: "refused: the status the data path answers (401, 403, 404, …)." }),
+    code: z.string().optional().meta({ description: "refused: the `error` code of the data path's answer." }),
+    reason: z.string().optional().meta({ description: "refused: the one-line `message` of the data path's answer." }),
+    request_class: z.enum(["read", "write", "delete"]).optional().meta({ description: "allowed: what kind of request this is." }),
+    upstream_url: z.string().optional().meta({ description: "allowed: the exact URL the request is forwarded to (path rewritten, label scope applied)." }),
+    path: z.string().optional().meta({ description: "allowed: the forwarded path." }),
+    query: z.string().optional().meta({ description: "allowed: the forwarded query string with its `?`, or empty." }),
+    tenant_id: z.string().optional().meta({ description: "allowed, cluster: the tenant the forwarded path addresses." }),
+    body: z.enum(["forwarded", "rewritten"]).optional().meta({ description: "allowed: `rewritten` when a label-scoped read's urlencoded form body gets the token's scope too." }),
+    not_checked: z
+      .array(z.string())
+      .meta({ description: "What only a real request can show: `concurrency_limit`, `body_size`, `upstream`; and `allowed_networks` when no `client_address` was given for a token that has them." }),
+  })
+  .meta({ id: "Explanation" });
+export type Explanation = z.infer<typeof Explanation>;

@@ -127,6 +127,35 @@ export const CreateAccessTokenBody = z.strictObject({
 });
 export type CreateAccessTokenBody = z.infer<typeof CreateAccessTokenBody>;
 
+/**
+ * POST …/access_tokens/{tokenId}/explain. `path` is the request target as a client sends it; any
+ * string is judged (a non-path is refused as the data path refuses it), only its length is bounded.
+ */
+export const ExplainRequestBody = z.strictObject({
+  method: z
+    .string()
+    .regex(/^[A-Za-z]{1,16}$/, { message: "must be an HTTP method such as GET or POST" })
+    .transform((m) => m.toUpperCase())
+    .meta({ description: "HTTP method, e.g. GET or POST (any case).", example: "GET" }),
+  path: z
+    .string()
+    .min(1, { message: "must not be empty; send a path such as /api/v1/query?query=up" })
+    .max(16384)
+    .meta({ description: "The request target as a client sends it: path and query string, e.g. `/api/v1/query?query=up`. An absolute http(s) URL counts by its path and query.", example: "/api/v1/query?query=up" }),
+  client_address: z
+    .string()
+    .min(1)
+    .max(64)
+    .nullish()
+    .meta({ description: "The client address (what Cloudflare sends as CF-Connecting-IP) to judge the token's `allowed_networks` by. Omitted: the allowlist is not judged and `not_checked` says so." }),
+  content_type: z
+    .string()
+    .max(256)
+    .nullish()
+    .meta({ description: "The request's Content-Type, for a label-scoped token's form-body reads. Omitted: none." }),
+});
+export type ExplainRequestBody = z.infer<typeof ExplainRequestBody>;
+
 /** POST …/access_tokens/{tokenId}/rotate. */
 export const RotateAccessTokenBody = z.strictObject({
   overlap_seconds: OverlapSeconds,

@@ -60,6 +60,16 @@ export const ID = {
   rotateOverlap: "rotate-overlap",
   rotateError: "rotate-error",
   rotateConfirm: "rotate-confirm",
+  // Test a URL (explain) dialog
+  explainDialog: "explain-dialog",
+  explainForm: "explain-form",
+  explainSubtitle: "explain-subtitle",
+  explainMethod: "explain-method",
+  explainPath: "explain-path",
+  explainAddress: "explain-address",
+  explainError: "explain-error",
+  explainResult: "explain-result",
+  explainSubmit: "explain-submit",
   // Delete dialog
   deleteDialog: "delete-dialog",
   deleteName: "delete-name",

@@ -1,6 +1,7 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 import { ID } from "./ids";
+import { ExplainDialog } from "./explain-dialog";
 import { DeleteDialog, ExamplesDialog, GenerateDialog, RotateDialog } from "./token-dialogs";
 
 /**
@@ -225,6 +226,7 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
       <GenerateDialog />
       <ExamplesDialog />
       <RotateDialog />
+      <ExplainDialog />
       <DeleteDialog />
     </DeploymentFrame>
   </Layout>

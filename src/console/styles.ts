@@ -170,6 +170,12 @@ summary { cursor: pointer; font-weight: 600; color: var(--accent); padding: 0.25
 .filename { color: var(--muted); font-size: 0.85rem; }
 .snippet pre { margin: 0; padding: 0.85rem 1rem; border-radius: var(--radius); background: #161a2b; color: #e8eaf6; overflow-x: auto; font-size: 0.88rem; line-height: 1.45; }
 .snippet pre code { overflow-wrap: normal; white-space: pre; }
+.explain-result { margin-top: 0.75rem; }
+.explain-result .verdict { font-weight: 600; border-radius: var(--radius); padding: 0.5rem 0.75rem; margin: 0 0 0.5rem; }
+.explain-result .verdict.allowed { color: var(--ok); background: var(--ok-soft); }
+.explain-result .verdict.refused { color: var(--danger); background: var(--danger-soft); }
+.explain-result pre { margin: 0; padding: 0.6rem 0.8rem; border-radius: var(--radius); background: #161a2b; color: #e8eaf6; overflow-x: auto; font-size: 0.88rem; }
+.explain-result pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 .notes { color: var(--muted); font-size: 0.9rem; padding-left: 1.2rem; margin: 0.5rem 0 0; }
 
 @media (max-width: 40rem) {

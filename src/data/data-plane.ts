@@ -1,13 +1,14 @@
 import { HttpError } from "../errors";
 import { hashSecret } from "../token/crypto";
 import { clientKeyOf, recordFailedAuthentication, refuseIfThrottled } from "./auth-throttle";
-import { authorize, rawPathOf, rawQueryOf } from "./authorize";
+import { rawPathOf, rawQueryOf } from "./authorize";
 import { knownSecretHash, readSecret, rememberCredential } from "./credential";
 import { forward, type ForwardLimits, type WaitUntil } from "./forward";
 import type { TokenRecord } from "../store/token-record";
 import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
-import { applyLabelScope, refuseOutsideAllowlist } from "./token-policies";
+import { decide } from "./decision";
+import { withScopedBody } from "./token-policies";
 
 /**
  * The data path, in the order it happens (design §2). Each step throws an HttpError that the
@@ -16,11 +17,11 @@ import { applyLabelScope, refuseOutsideAllowlist } from "./token-policies";
  */
 export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
-  refuseOutsideAllowlist(record, request.headers); //          3a. allowed networks (CF-Connecting-IP)
-  const route = authorize(record, rawPathOf(request.url)); //  4. classify + 5. authorize
-  const scoped = await applyLabelScope(record, request, route, rawQueryOf(request.url)); // 5a. label scope
+  const { url, headers } = request;
+  const decision = decide(record, rawPathOf(url), rawQueryOf(url), headers.get("cf-connecting-ip"), headers.get("content-type")); // 3a.–5a.
+  const upstreamRequest = await withScopedBody(request, decision); // 5a. a label-scoped read's form body
   const permit = await takePermit(env, record, ctx, request); // 6. permit
-  return forward(scoped.request, route, scoped.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
+  return forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
 }
 
 /**

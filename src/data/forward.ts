@@ -1,6 +1,7 @@
 import { badGateway, gatewayTimeout, payloadTooLarge } from "../errors";
 import type { Permit } from "../limiter/permit-pool";
 import type { Route } from "./authorize";
+import { upstreamUrlOf } from "./decision";
 import { acceptsEncoding, clientAcceptEncoding, decoderFor, upstreamAcceptEncoding } from "./encoding";
 
 /**
@@ -71,7 +72,7 @@ export async function forward(
       // (measured: about twice the latency of an import at one connection).
       encodeResponseBody: "manual",
     };
-    const upstream = await fetchUpstream(upstreamUrl(route, rawQuery), outgoing, deadline, limits, () => upload?.exceeded() === true);
+    const upstream = await fetchUpstream(upstreamUrlOf(route, rawQuery), outgoing, deadline, limits, () => upload?.exceeded() === true);
 
     const headers = new Headers();
     for (const [name, value] of upstream.headers) {
@@ -249,11 +250,6 @@ function decodeIfUnaccepted(body: ReadableStream<Uint8Array>, headers: Headers, 
   headers.delete("content-encoding");
   headers.delete("content-length");
   return body.pipeThrough(new DecompressionStream(format));
-}
-
-function upstreamUrl(route: Route, rawQuery: string): string {
-  const base = route.upstreamBase.endsWith("/") ? route.upstreamBase.slice(0, -1) : route.upstreamBase;
-  return base + route.path + rawQuery;
 }
 
 function upstreamHeaders(incoming: Headers, acceptEncoding: string, withBody: boolean): Headers {

@@ -1,5 +1,6 @@
-import { expiredToken, HttpError, unknownToken } from "../errors";
+import { HttpError, unknownToken } from "../errors";
 import { TokenRecord } from "../store/token-record";
+import { refuseIfExpired } from "./decision";
 import { loadTokenRecord, tokenKvKey } from "../store/token-projection";
 
 /**
@@ -27,9 +28,7 @@ const inFlight = new Map<string, Promise<TokenRecord | null>>();
 export async function lookupToken(env: Env, secretHash: string): Promise<TokenRecord> {
   const record = await findRecord(env, secretHash);
   if (!record) throw unknownToken();
-  if (record.expires_at !== undefined && record.expires_at <= Date.now()) {
-    throw expiredToken(record.expires_at);
-  }
+  refuseIfExpired(record, Date.now());
   return record;
 }
 

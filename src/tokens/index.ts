@@ -9,3 +9,4 @@ export { createApiKey, findApiKey, type NewApiKey, revokeApiKey } from "./api-ke
 export { changeDeployment, type DeploymentChanges, deleteDeployment, type NewDeployment, registerDeployment } from "./deployments";
 export { findDeployment, findToken } from "./find";
 export { type RotatedToken, rotateToken } from "./rotation";
+export { type ExplainInput, type Explanation, explainRequest } from "./explain";

@@ -97,7 +97,7 @@ function tokenRow(page: Page, name: string) {
   return page.locator("#tokens-body tr", { has: page.getByRole("rowheader", { name, exact: true }) });
 }
 
-async function openActions(page: Page, tokenName: string, item: "Examples" | "Rotate" | "Delete"): Promise<void> {
+async function openActions(page: Page, tokenName: string, item: "Examples" | "Test a URL" | "Rotate" | "Delete"): Promise<void> {
   await page.getByRole("button", { name: `Actions for token ${tokenName}` }).click();
   const menuItem = page.locator(".menu:popover-open").getByRole("button", { name: item, exact: true });
   await menuItem.waitFor();
@@ -347,6 +347,32 @@ describe("the Access tokens workflow at desktop width", () => {
     expect(await page.locator(`#tokens-body tr[data-token-id="${old.id}"] [data-label="Expires"]`).textContent()).toMatch(/^(59 minutes|1 hour) left$/);
   });
 
+  it("tests a URL from the token's actions: allowed with its upstream URL, or refused with the data path's reason, nothing sent upstream", async () => {
+    await page.goto(`${worker.url}/console/deployments/${single.id}/access-tokens`);
+    await tokenRow(page, "default").waitFor();
+    const before = upstream.requests().length;
+    await openActions(page, "default", "Test a URL");
+    const dialog = page.getByRole("dialog", { name: "Test a URL" });
+    await dialog.waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("explain-path");
+    await dialog.getByLabel("Path").fill("/api/v1/query?query=up");
+    await dialog.getByRole("button", { name: "Test", exact: true }).click();
+    await dialog.locator('[data-decision="allowed"]').waitFor();
+    expect(await dialog.locator(".verdict").textContent()).toBe("Allowed: a read request");
+    expect(await dialog.locator("[data-upstream-url]").textContent()).toBe(`${upstream.url}/api/v1/query?query=up`);
+    await screenshot(page, view, "11d-test-url-allowed");
+
+    await dialog.getByLabel("Path").fill("/internal/force_merge");
+    await dialog.getByRole("button", { name: "Test", exact: true }).click();
+    await dialog.locator('[data-decision="refused"]').waitFor();
+    expect(await dialog.locator(".verdict").textContent()).toBe("Refused: 403 forbidden_path");
+    expect(await dialog.locator("#explain-result").textContent()).toContain("never reachable through an access token");
+    await screenshot(page, view, "11e-test-url-refused");
+    expect(upstream.requests().length).toBe(before);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+  });
+
   it("offers a tenant under Advanced Settings for a cluster deployment, and examples for both tabs", async () => {
     await page.goto(`${worker.url}/console/deployments/${cluster.id}/access-tokens`);
     await tokenRow(page, "default").waitFor();
@@ -507,6 +533,15 @@ describe("the same pages at phone width", () => {
     await examples.locator('pre[data-snippet="vmagent"]').waitFor();
     expect(await fitsWidth(page)).toBe(true);
     await screenshot(page, view, "07-examples");
+    await page.keyboard.press("Escape");
+
+    await openActions(page, "grafana team 42", "Test a URL");
+    const test = page.getByRole("dialog", { name: "Test a URL" });
+    await test.getByLabel("Path").fill("/api/v1/query?query=up");
+    await test.getByRole("button", { name: "Test", exact: true }).click();
+    await test.locator("[data-decision]").waitFor();
+    expect(await fitsWidth(page)).toBe(true);
+    await screenshot(page, view, "07b-test-url");
     await page.keyboard.press("Escape");
 
     await openActions(page, "grafana team 42", "Delete");

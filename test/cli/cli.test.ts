@@ -292,6 +292,27 @@ describe("against the running Worker", () => {
     expect((await cli(["deployments", "get", created.id])).code).toBe(1);
   });
 
+  it("explains what the data path would do with a request: allowed with its upstream URL, or refused with status and code", async () => {
+    const token = await cliJson<{ id: string }>(["tokens", "create", deploymentId, "--type", "r", "--description", "explain", "--label", "team=payments", "--allow", "10.0.0.0/8"]);
+    const allowed = await cli(["tokens", "explain", deploymentId, token.id, "GET", "/api/v1/query?query=up", "--client-address", "10.1.2.3"]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toMatch(/^allowed: a read request, forwarded to http:\/\/127\.0\.0\.1:8428\/api\/v1\/query\?query=up&extra_label=team=payments$/m);
+    expect(allowed.stdout).toMatch(/^not_checked\s+concurrency_limit, body_size, upstream$/m);
+
+    const refused = await cliJson<{ decision: string; status: number; code: string }>(["tokens", "explain", deploymentId, token.id, "POST", "/api/v1/write"]);
+    expect(refused).toMatchObject({ decision: "refused", status: 403, code: "insufficient_access" });
+    const outside = await cli(["tokens", "explain", deploymentId, token.id, "GET", "/api/v1/query", "--client-address", "11.0.0.1"]);
+    expect(outside.code).toBe(0);
+    expect(outside.stdout).toMatch(/^refused: 403 address_not_allowed: /);
+
+    const missing = await cli(["tokens", "explain", deploymentId, token.id, "GET"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing <path>/);
+    const unknown = await cli(["tokens", "explain", deploymentId, "no-such-token", "GET", "/api/v1/query"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/404 not_found/);
+  });
+
   it("prints the OpenAPI document without a key", async () => {
     const run = await cli(["openapi"], { VMEA_API_KEY: undefined });
     expect(run.code).toBe(0);

@@ -66,6 +66,7 @@ describe("GET /admin/openapi.json", () => {
         "DELETE /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}",
         "GET /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}/examples",
         "POST /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}/rotate",
+        "POST /api/v1/deployments/{deploymentId}/access_tokens/{tokenId}/explain",
         "GET /api/v1/api_keys",
         "POST /api/v1/api_keys",
         "GET /api/v1/api_keys/{id}",

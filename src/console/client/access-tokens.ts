@@ -7,6 +7,7 @@ import { api, enc, loadTiers } from "./api";
 import { announce, byId, clearAlert, clearFieldError, copyText, fieldProblem, formatTime, h, openDialog, setText } from "./dom";
 import { showDeploymentHeader } from "./deployments";
 import { openExamples, wireExamples } from "./examples";
+import { openExplain, wireExplain } from "./explain";
 import { handleError } from "./session";
 
 /** The deployment shown; set once its tokens are listed. */
@@ -46,9 +47,14 @@ function tokenRow(d: Deployment, t: AccessToken, index: number, isNew: boolean):
   const menuButton = h("button", { type: "button", class: "button quiet icon", popovertarget: menuId, "aria-label": `Actions for token ${name}` }, "…");
   // autofocus: the popover moves focus to its first item when it opens (and back on Escape).
   const examples = h("button", { type: "button", class: "menu-item", autofocus: "" }, "Examples");
+  const test = h("button", { type: "button", class: "menu-item" }, "Test a URL");
   const rotate = h("button", { type: "button", class: "menu-item" }, "Rotate");
   const remove = h("button", { type: "button", class: "menu-item danger" }, "Delete");
-  const menu = h("div", { id: menuId, popover: "auto", class: "menu", role: "group", "aria-label": `Actions for token ${name}` }, examples, rotate, remove);
+  const menu = h("div", { id: menuId, popover: "auto", class: "menu", role: "group", "aria-label": `Actions for token ${name}` }, examples, test, rotate, remove);
+  test.addEventListener("click", () => {
+    menu.hidePopover();
+    openExplain(d, t, menuButton);
+  });
   rotate.addEventListener("click", () => {
     menu.hidePopover();
     openRotate(t, menuButton);
@@ -266,5 +272,6 @@ export function wireAccessTokens(): void {
   wireGenerate();
   wireExamples();
   wireRotate();
+  wireExplain();
   wireDelete();
 }
