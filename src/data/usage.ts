@@ -87,7 +87,7 @@ type UsageStub = { ship(shipment: UsageShipment): Promise<"applied" | "refused">
 const STALE_SHIPMENT_MS = 10_000;
 /** Tokens shipped by one sweep at most; the rest wait for the next one. */
 const MAX_SWEEP_TOKENS = 100;
-const out = new Map<UsageShipment, number>();
+const out = new Map<UsageShipment, { acc: UsageAccumulator; sentAt: number }>();
 let sweptAt = 0;
 
 function settle(acc: UsageAccumulator, shipment: UsageShipment, answered: "applied" | "refused" | undefined): void {
@@ -101,28 +101,28 @@ function settle(acc: UsageAccumulator, shipment: UsageShipment, answered: "appli
 /**
  * The token's namespace as the permit pools see it: a `lease` call carries the token's usage when
  * it is due (older than the shipping interval, or batches put back) and always on a hand-back.
+ * `acc`: another accumulator than this isolate's (tests simulating several isolates).
  */
-export function shippingNamespace(ns: TokenLimiterNamespace): LimiterNamespace {
+export function shippingNamespace(ns: TokenLimiterNamespace, acc?: UsageAccumulator): LimiterNamespace {
   const typed = ns as unknown as DurableObjectNamespace<TokenLimiter>;
-  if (wrapped?.ns === typed) return wrapped.value;
+  if (acc === undefined && wrapped?.ns === typed) return wrapped.value;
   const value: LimiterNamespace = {
     getByName: (tokenId) => {
-      const stub = typed.getByName(tokenId);
-      return { lease: (req) => leaseWithUsage(stub as unknown as { lease(r: LeaseRequest): Promise<LeaseGrant> }, req) };
+      const stub = typed.getByName(tokenId) as unknown as { lease(r: LeaseRequest): Promise<LeaseGrant> };
+      return { lease: (req) => leaseWithUsage(stub, req, acc ?? isolateUsage()) };
     },
   };
-  wrapped = { ns: typed, value };
+  if (acc === undefined) wrapped = { ns: typed, value };
   return value;
 }
 let wrapped: { ns: DurableObjectNamespace<TokenLimiter>; value: LimiterNamespace } | undefined;
 
-async function leaseWithUsage(stub: { lease(r: LeaseRequest): Promise<LeaseGrant> }, req: LeaseRequest): Promise<LeaseGrant> {
-  const acc = isolateUsage();
+async function leaseWithUsage(stub: { lease(r: LeaseRequest): Promise<LeaseGrant> }, req: LeaseRequest, acc: UsageAccumulator): Promise<LeaseGrant> {
   const now = Date.now();
   const tokenId = req.tokenId;
   const shipment = tokenId !== undefined && (req.want === 0 || acc.due(tokenId, now)) ? acc.drain(tokenId, now) : undefined;
   if (shipment === undefined) return stub.lease(req);
-  out.set(shipment, now);
+  out.set(shipment, { acc, sentAt: now });
   try {
     const grant = await stub.lease({ ...req, usage: shipment });
     settle(acc, shipment, grant.usage ?? "refused");
@@ -142,14 +142,14 @@ export function sweepUsage(env: Env, ctx: WaitUntil, now = Date.now()): void {
   if (now - sweptAt < SHIP_INTERVAL_MS) return;
   sweptAt = now;
   const acc = isolateUsage();
-  for (const [shipment, sentAt] of out) if (now - sentAt > STALE_SHIPMENT_MS) settle(acc, shipment, undefined);
+  for (const [shipment, o] of out) if (now - o.sentAt > STALE_SHIPMENT_MS) settle(o.acc, shipment, undefined);
   const due = acc.dueTokens(now).slice(0, MAX_SWEEP_TOKENS);
   if (due.length === 0) return;
   const ns = env.TOKEN_LIMITER as unknown as DurableObjectNamespace<TokenLimiter>;
   const calls = due.map(async (tokenId) => {
     const shipment = acc.drain(tokenId, now);
     if (shipment === undefined) return;
-    out.set(shipment, now);
+    out.set(shipment, { acc, sentAt: now });
     try {
       settle(acc, shipment, await (ns.getByName(tokenId) as unknown as UsageStub).ship(shipment));
     } catch (err) {

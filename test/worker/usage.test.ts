@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isolateUsage, shippingNamespace, sweepUsageAt } from "../../src/data/usage";
 import worker from "../../src/index";
+import { type PermitResult, PermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 import { generateSecret } from "../../src/token/format";
 import { UsageAccumulator } from "../../src/usage/accumulator";
@@ -137,5 +138,44 @@ describe("per-token usage in the data path", () => {
     expect(refused).toMatchObject({ granted: 1, usage: "refused" });
     expect(await ns.getByName(t.id).ship({ nonsense: true })).toBe("refused");
     expect(await storedRequests(t.id)).toEqual({ "req.read.2xx": 1, "req.write.2xx": 1, "req.write.too_many_requests": 1 });
+  });
+
+  it("two PermitPools isolates ship on their lease calls; each count lands once, across a restart of the object", async () => {
+    const tokenId = `tok_${crypto.randomUUID()}`;
+    const ctx = createExecutionContext();
+    const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+    const isolates = ["a", "b"].map((name) => {
+      const usage = new UsageAccumulator(`iso-pool-${name}`);
+      return { usage, pools: new PermitPools(`holder-${name}`), ns: shippingNamespace(env.TOKEN_LIMITER, usage) };
+    });
+    const permit = (r: PermitResult) => {
+      if (!r.ok) throw new Error(`no permit: ${r.reason}`);
+      return r.permit;
+    };
+    // Counts older than the shipping interval are due: the next lease call of each isolate carries them.
+    const old = Date.now() - 61_000;
+    const [a, b] = isolates as [(typeof isolates)[0], (typeof isolates)[0]];
+    a.usage.record(tokenId, { at: old, class: "write", answer: "2xx" });
+    a.usage.record(tokenId, { at: old, class: "write", answer: "gateway_timeout" });
+    b.usage.record(tokenId, { at: old, class: "read", answer: "2xx" });
+    b.usage.record(tokenId, { at: old, class: "read", answer: "too_many_requests" });
+    permit(await a.pools.acquire(a.ns, tokenId, 4, waitUntil)).release();
+    permit(await b.pools.acquire(b.ns, tokenId, 4, waitUntil)).release();
+    // Acknowledged: nothing is left to ship from either isolate.
+    expect(a.usage.drain(tokenId, Date.now())).toBeUndefined();
+    expect(b.usage.drain(tokenId, Date.now())).toBeUndefined();
+    const first = { "req.write.2xx": 1, "req.write.gateway_timeout": 1, "req.read.2xx": 1, "req.read.too_many_requests": 1 };
+    expect(await storedRequests(tokenId)).toEqual(first);
+
+    await evictDurableObject(ns.getByName(tokenId));
+    a.usage.record(tokenId, { at: old, class: "delete", answer: "4xx" });
+    // After the restart, the rows are back and a new batch adds to them.
+    const later = await a.ns.getByName(tokenId).lease({ tokenId, holder: "holder-a", want: 0, limit: 4, ttlMs: 10_000, used: 0 });
+    expect(later.usage).toBe("applied");
+    expect(await storedRequests(tokenId)).toEqual({ ...first, "req.delete.4xx": 1 });
+    // Without counts, a lease call carries nothing.
+    expect((await b.ns.getByName(tokenId).lease({ tokenId, holder: "holder-b", want: 0, limit: 4, ttlMs: 10_000, used: 0 })).usage).toBeUndefined();
+    await waitOnExecutionContext(ctx);
+    isolates.forEach((i) => i.pools.reset());
   });
 });
