@@ -14,7 +14,8 @@ import type {
 } from "../src/admin/response-schemas.ts";
 import { ACCESS_LEVELS, API_KEY_ACCESS, DEPLOYMENT_TYPES } from "../src/tokens/words.ts";
 import { type Api, CliError, EXIT, usage } from "./api.ts";
-import { fields, table, timeLeft, VIEWS } from "./output.ts";
+import type { TokenUsage } from "../src/usage/report.ts";
+import { fields, table, timeLeft, usageText, VIEWS } from "./output.ts";
 
 /** Every option of every command; each command lists the ones it accepts. */
 export const OPTIONS = {
@@ -43,6 +44,7 @@ export const OPTIONS = {
   action: { type: "string" },
   since: { type: "string" },
   until: { type: "string" },
+  step: { type: "string" },
   limit: { type: "string" },
   all: { type: "boolean" },
 } as const;
@@ -260,6 +262,15 @@ export const COMMANDS: Record<string, Command> = {
       }
       const parts = body.examples.map((s) => `## ${s.title} (${s.tab}${s.filename ? `, ${s.filename}` : ""})\n\n${s.content}`);
       return { json: body, text: [...body.notes.map((n) => `Note: ${n}`), "", ...parts].join("\n").trimEnd() };
+    },
+  },
+  "tokens usage": {
+    args: ["deployment-id", "token-id"],
+    options: ["since", "until", "step"],
+    run: async (api, [id, tokenId], o) => {
+      const query = { since: str(o, "since"), until: str(o, "until"), step: str(o, "step") };
+      const { body } = await api.request<TokenUsage>("GET", `/api/v1/deployments/${enc(id!)}/access_tokens/${enc(tokenId!)}/usage`, { query });
+      return { json: body, text: usageText(body) };
     },
   },
   "api-keys list": {

@@ -53,6 +53,8 @@ Commands:
   tokens reveal <deployment-id> <token-id>
   tokens revoke <deployment-id> <token-id>
   tokens examples <deployment-id> <token-id> [--only ${EXAMPLE_IDS.join("|")}]
+  tokens usage <deployment-id> <token-id> [--since RFC3339] [--until RFC3339] [--step 1m|5m|15m|1h|6h|1d]
+                         requests by answer and class, bytes, latency, permits and the last use
   api-keys list
   api-keys get <key-id>
   api-keys create --name NAME --access ${API_KEY_ACCESS.join("|")} [--deployment ID]... [--expires-at RFC3339]
