@@ -15,7 +15,8 @@ import type {
 } from "../src/admin/response-schemas.ts";
 import { ACCESS_LEVELS, API_KEY_ACCESS, DEPLOYMENT_TYPES } from "../src/tokens/words.ts";
 import { type Api, CliError, EXIT, usage } from "./api.ts";
-import { fields, table, timeLeft, VIEWS } from "./output.ts";
+import type { TokenUsage } from "../src/usage/report.ts";
+import { fields, table, timeLeft, usageText, VIEWS } from "./output.ts";
 
 /** Every option of every command; each command lists the ones it accepts. */
 export const OPTIONS = {
@@ -44,6 +45,7 @@ export const OPTIONS = {
   action: { type: "string" },
   since: { type: "string" },
   until: { type: "string" },
+  step: { type: "string" },
   limit: { type: "string" },
   all: { type: "boolean" },
   "client-address": { type: "string" },
@@ -273,6 +275,15 @@ export const COMMANDS: Record<string, Command> = {
       const verdict = out.decision === "allowed" ? `allowed: a ${out.request_class} request, forwarded to ${out.upstream_url}` : `refused: ${out.status} ${out.code}: ${out.reason}`;
       const shown = out.decision === "allowed" ? { path: out.path, query: out.query, tenant_id: out.tenant_id, body: out.body } : {};
       return { json: out, text: `${verdict}\n${fields(defined({ ...shown, not_checked: out.not_checked.join(", ") }), ["path", "query", "tenant_id", "body", "not_checked"])}` };
+    },
+  },
+  "tokens usage": {
+    args: ["deployment-id", "token-id"],
+    options: ["since", "until", "step"],
+    run: async (api, [id, tokenId], o) => {
+      const query = { since: str(o, "since"), until: str(o, "until"), step: str(o, "step") };
+      const { body } = await api.request<TokenUsage>("GET", `/api/v1/deployments/${enc(id!)}/access_tokens/${enc(tokenId!)}/usage`, { query });
+      return { json: body, text: usageText(body) };
     },
   },
   "api-keys list": {

@@ -1,6 +1,7 @@
 // What the CLI prints without --json: fixed-width tables and `field  value` blocks. Column
 // getters are typed by the API's response schemas (src/admin/response-schemas.ts).
 import type { AccessToken, ApiKey, AuditEntry, Deployment, Tier } from "../src/admin/response-schemas.ts";
+import type { TokenUsage } from "../src/usage/report.ts";
 
 export const clean = (value: unknown) => String(value ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 
@@ -101,3 +102,30 @@ export const VIEWS: {
     ["DETAIL", (e) => (e.detail ? JSON.stringify(e.detail) : "")],
   ],
 };
+
+/** A token's usage (GET …/usage) as a short block: totals over the range, and the last use. */
+export function usageText(u: TokenUsage): string {
+  const list = (counts: Record<string, number | undefined>) =>
+    Object.entries(counts)
+      .filter(([, n]) => n)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ") || "-";
+  const t = u.total;
+  const ms = (v: number | null) => (v === null ? "-" : `${v} ms`);
+  const last = u.last_used;
+  const where = last && [last.address, [last.country, last.colo].filter(Boolean).join(", ")].filter(Boolean).join(" ");
+  return fields(
+    {
+      range: `${u.since} to ${u.until} (step ${u.step})`,
+      requests: `${t.requests} (${t.refused} refused by the authorizer)`,
+      answers: list(t.answers),
+      classes: list(t.classes),
+      bytes: `in ${t.request_bytes}, out ${t.response_bytes}`,
+      latency: `p50 ${ms(t.latency_ms.p50)}, p90 ${ms(t.latency_ms.p90)}, p99 ${ms(t.latency_ms.p99)}`,
+      permits: `max ${t.max_concurrency} in flight; ${t.permit_waits} waited (${t.permit_wait_ms} ms)`,
+      last_used: last ? `${last.at} ${last.class} ${last.answer}${where ? ` from ${where}` : ""}${last.user_agent ? ` by ${last.user_agent}` : ""}` : "never",
+    },
+    [],
+  );
+}
+

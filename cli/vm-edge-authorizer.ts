@@ -56,6 +56,8 @@ Commands:
   tokens explain <deployment-id> <token-id> <METHOD> <path> [--client-address IP]
                          what the data path would do with this request from this token (no
                          request is sent upstream); path as a client sends it, query included
+  tokens usage <deployment-id> <token-id> [--since RFC3339] [--until RFC3339] [--step 1m|5m|15m|1h|6h|1d]
+                         requests by answer and class, bytes, latency, permits and the last use
   api-keys list
   api-keys get <key-id>
   api-keys create --name NAME --access ${API_KEY_ACCESS.join("|")} [--deployment ID]... [--expires-at RFC3339]

@@ -11,6 +11,7 @@ import { deploymentsApp } from "./deployments";
 import { openApiDocument, registerSecurity } from "./openapi";
 import { requestId } from "./request-id";
 import { tiersApp } from "./tiers";
+import { metricsApp, usageApp } from "./usage";
 import { validationHook } from "./validation";
 
 /**
@@ -53,13 +54,15 @@ adminApp
   .route("/api/v1/tiers", tiersApp)
   .route("/api/v1/deployments", deploymentsApp)
   .route("/api/v1/deployments", accessTokensApp)
+  .route("/api/v1/deployments", usageApp)
   .route("/api/v1/api_keys", apiKeysApp)
   .route("/api/v1/audit", auditApp)
+  .route("/", metricsApp) // GET /metrics: Prometheus text of the usage counters the key may see
   .all("*", function adminNotFound() {
     throw new HttpError(
       404,
       "not_found",
-      "No such management API route: see /admin/openapi.json (tiers, deployments[/{id}[/access_tokens[/{tokenId}[/examples]]]], api_keys[/{id}], audit under /admin/api/v1).",
+      "No such management API route: see /admin/openapi.json (tiers, deployments[/{id}[/usage|/access_tokens[/{tokenId}[/examples|/usage]]]], api_keys[/{id}], audit under /admin/api/v1; /admin/metrics).",
     );
   })
   .onError(function adminError(err, c) {

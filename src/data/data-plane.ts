@@ -9,6 +9,7 @@ import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
 import { decide } from "./decision";
 import { withScopedBody } from "./token-policies";
+import { countAnswer, inFlightOf, newTrace, sweepUsage, type UsageTrace } from "./usage";
 
 /**
  * The data path, in the order it happens (design §2). Each step throws an HttpError that the
@@ -16,12 +17,33 @@ import { withScopedBody } from "./token-policies";
  * and Prometheus drop data.
  */
 export async function handleDataRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
-  const record = await authenticate(env, request.headers); //  1.–3., behind the failed-auth throttle
+  const trace = newTrace(); // per-token usage (usage.ts): counted once, when answered
+  try {
+    const response = await handle(request, env, ctx, trace);
+    countAnswer(trace, request, { response });
+    return response;
+  } catch (error) {
+    countAnswer(trace, request, { error });
+    throw error;
+  } finally {
+    sweepUsage(env, ctx); // at most once a minute: ships counts no lease call carried
+  }
+}
+
+async function handle(request: Request, env: Env, ctx: WaitUntil, trace: UsageTrace): Promise<Response> {
+  const record = (trace.record = await authenticate(env, request.headers)); // 1.–3., behind the failed-auth throttle
   const { url, headers } = request;
   const decision = decide(record, rawPathOf(url), rawQueryOf(url), headers.get("cf-connecting-ip"), headers.get("content-type")); // 3a.–5a.
+  trace.class = decision.route.requestClass;
   const upstreamRequest = await withScopedBody(request, decision); // 5a. a label-scoped read's form body
+  const waitFrom = Date.now();
   const permit = await takePermit(env, record, ctx, request); // 6. permit
-  return forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
+  const forwardFrom = Date.now();
+  trace.permitWaitMs = forwardFrom - waitFrom;
+  trace.inFlight = inFlightOf(record.token_id);
+  const response = await forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
+  trace.upstreamMs = Date.now() - forwardFrom; // to the upstream's headers
+  return response;
 }
 
 /**

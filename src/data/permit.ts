@@ -2,6 +2,7 @@ import { expiredToken, serviceUnavailable, tooManyRequests, unknownToken } from 
 import { acquirePermit, type LimiterNamespace, type Permit } from "../limiter/permit-pool";
 import type { TokenRecord } from "../store/token-record";
 import type { WaitUntil } from "./forward";
+import { shippingNamespace } from "./usage";
 
 /**
  * Step 6: hold one of the token's concurrency permits for the whole request. The token's
@@ -13,7 +14,7 @@ import type { WaitUntil } from "./forward";
 export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, request?: Request): Promise<Permit> {
   const maxWaitMs = Number(env.PERMIT_MAX_WAIT_MS);
   const colo = (request?.cf as { colo?: unknown } | undefined)?.colo;
-  const result = await acquirePermit(env.TOKEN_LIMITER, record.token_id, record.concurrency, (p) => ctx.waitUntil(p), {
+  const result = await acquirePermit(shippingNamespace(env.TOKEN_LIMITER), record.token_id, record.concurrency, (p) => ctx.waitUntil(p), {
     signal: request?.signal,
     maxWaitMs: Number.isFinite(maxWaitMs) ? maxWaitMs : undefined,
     location: typeof colo === "string" && env.LOCATION_LIMITER ? locationObjects(env.LOCATION_LIMITER, colo) : undefined,

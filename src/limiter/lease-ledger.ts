@@ -22,6 +22,8 @@ export const LeaseRequest = z.object({
   ttlMs: z.number().int().min(1).max(MAX_LEASE_TTL_MS),
   /** Requests the holder served since its previous call. */
   used: z.number().int().min(0),
+  /** The holder's per-token usage (a UsageShipment, docs/usage.md), validated apart: a bad one never fails the lease. */
+  usage: z.unknown().optional(),
 });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
@@ -44,6 +46,8 @@ export interface LeaseGrant {
    * then pays one call per request, not two).
    */
   route?: "location" | "token";
+  /** When the call carried `usage`: applied (or already applied), or refused (malformed, another token's); either way settled. */
+  usage?: "applied" | "refused";
 }
 
 /** Direct isolate holders past which the token's object sends isolates to their location's object. */

@@ -431,7 +431,7 @@ export class PermitPools {
 const isolatePools = new PermitPools();
 
 /** Takes one of the token's permits: locally when the isolate's lease allows, else via a `lease` call, waiting up to `maxWaitMs`. */
-export function acquirePermit(ns: TokenLimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil, options?: AcquireOptions): Promise<PermitResult> {
+export function acquirePermit(ns: TokenLimiterNamespace | LimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil, options?: AcquireOptions): Promise<PermitResult> {
   return isolatePools.acquire(ns as unknown as LimiterNamespace, tokenId, limit, waitUntil, options);
 }
 

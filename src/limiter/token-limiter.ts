@@ -12,6 +12,9 @@ import {
   livePermits,
   routeViaLocation,
 } from "./lease-ledger";
+import type { UsageShipment } from "../usage/batch";
+import { acceptShipment, loadUsage, nextPruneAt, persistRows } from "../usage/persist";
+import { type UsageState, applyShipment, emptyState, noWrites, prune } from "../usage/store";
 
 /** The last-used time reaches D1 at most this often per token. */
 export const LAST_USED_SYNC_INTERVAL_MS = 60_000;
@@ -73,6 +76,8 @@ export class TokenLimiter extends DurableObject<Env> {
   private sync: LastUsedSync = { tokenId: null, writtenAt: 0, value: null };
   private alarmAt: number | null = null;
   private contendedUntil = 0;
+  /** Per-token usage (docs/usage.md): `usage:*` rows, mirrored in memory. */
+  private usageState: UsageState = emptyState();
   /** The object's clock; tests drive time through runInDurableObject instead of sleeping. */
   clock: () => number = () => Date.now();
 
@@ -86,6 +91,7 @@ export class TokenLimiter extends DurableObject<Env> {
       this.usage = (await ctx.storage.get<Usage>(USAGE_KEY)) ?? this.usage;
       this.sync = (await ctx.storage.get<LastUsedSync>(SYNC_KEY)) ?? this.sync;
       this.alarmAt = await ctx.storage.getAlarm();
+      this.usageState = await loadUsage(ctx.storage);
     });
   }
 
@@ -130,12 +136,45 @@ export class TokenLimiter extends DurableObject<Env> {
       lastUsedAt: req.used > 0 || grant.granted > 0 ? now : this.usage.lastUsedAt,
     };
     writes[USAGE_KEY] = this.usage;
-    await this.ctx.storage.put(writes);
+    const usage = req.usage === undefined ? undefined : this.acceptUsage(req.usage);
+    const rows = noWrites();
+    if (usage !== undefined) applyShipment(this.usageState, usage, now, rows);
+    await persistRows(this.ctx.storage, rows, writes);
     await this.scheduleAlarm(now);
+    if (req.usage !== undefined) grant = { ...grant, usage: usage === undefined ? "refused" : "applied" };
     // Not awaited: the D1 write must not delay the holder's acquire.
     const syncDue = this.lastUsedSyncDue(now);
     if (syncDue !== undefined && syncDue <= now) this.ctx.waitUntil(this.syncLastUsed(now));
     return grant;
+  }
+
+  /**
+   * Usage an isolate ships without a lease call (docs/usage.md: at most once a minute per isolate
+   * and token). Each batch is applied at most once; "refused" for a malformed shipment or one for
+   * another token, which the isolate drops rather than resend.
+   */
+  async ship(input: unknown): Promise<"applied" | "refused"> {
+    const shipment = this.acceptUsage(input);
+    if (shipment === undefined) return "refused";
+    const now = this.clock();
+    const rows = noWrites();
+    applyShipment(this.usageState, shipment, now, rows);
+    const extra: Record<string, unknown> = {};
+    if (this.sync.tokenId === null) extra[SYNC_KEY] = this.sync = { ...this.sync, tokenId: shipment.tokenId };
+    await persistRows(this.ctx.storage, rows, extra);
+    await this.scheduleAlarm(now);
+    return "applied";
+  }
+
+  /** For tests and the usage endpoints: this token's usage as kept. */
+  async usageRows(): Promise<UsageState> {
+    return this.usageState;
+  }
+
+  private acceptUsage(input: unknown): UsageShipment | undefined {
+    const shipment = acceptShipment(input, this.sync.tokenId);
+    if (shipment === undefined) console.warn(JSON.stringify({ level: "warn", msg: "usage shipment refused", token_id: this.sync.tokenId }));
+    return shipment;
   }
 
   /** Revokes the token for good: drops every lease and refuses every later one. */
@@ -193,6 +232,7 @@ export class TokenLimiter extends DurableObject<Env> {
     if (expired.length > 0) await this.ctx.storage.delete(expired.map((holder) => LEASE_PREFIX + holder));
     const due = this.lastUsedSyncDue(now);
     if (due !== undefined && due <= now) await this.syncLastUsed(now);
+    await persistRows(this.ctx.storage, prune(this.usageState, now));
     await this.scheduleAlarm(now);
   }
 
@@ -229,7 +269,7 @@ export class TokenLimiter extends DurableObject<Env> {
    */
   private async scheduleAlarm(now: number): Promise<void> {
     const expiry = earliestExpiry(this.leases);
-    const candidates = [expiry === undefined ? undefined : expiry + SWEEP_DELAY_MS, this.lastUsedSyncDue(now)].filter(
+    const candidates = [expiry === undefined ? undefined : expiry + SWEEP_DELAY_MS, this.lastUsedSyncDue(now), nextPruneAt(this.usageState, now)].filter(
       (t): t is number => t !== undefined,
     );
     if (candidates.length === 0) {

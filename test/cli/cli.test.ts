@@ -200,6 +200,22 @@ describe("against the running Worker", () => {
     expect(run.stderr).toMatch(/missing --overlap/);
   });
 
+  it("shows a token's usage as text and --json, and names a bad --step", async () => {
+    const token = await cliJson<{ id: string }>(["tokens", "create", deploymentId, "--type", "r", "--description", "usage"]);
+    const text = await cli(["tokens", "usage", deploymentId, token.id]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^requests\s+0 \(0 refused by the authorizer\)$/m);
+    expect(text.stdout).toMatch(/^last_used\s+never$/m);
+    const json = await cliJson<{ step: string; total: { requests: number }; points: unknown[]; last_used: unknown }>(["tokens", "usage", deploymentId, token.id, "--step", "1h"]);
+    expect(json).toMatchObject({ step: "1h", total: { requests: 0 }, last_used: null });
+    expect(json.points.length).toBeGreaterThanOrEqual(24);
+    const bad = await cli(["tokens", "usage", deploymentId, token.id, "--step", "7m"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/step/);
+    const unknown = await cli(["tokens", "usage", deploymentId, "no-such-token"]);
+    expect(unknown.code).toBe(1);
+  });
+
   it("prints one example raw with --only, valid for its real tool", async () => {
     const token = await cliJson<{ id: string; value: string }>(["tokens", "create", deploymentId, "--type", "w", "--description", "snippets"]);
     const dir = mkdtempSync(join(tmpdir(), "vmea-examples-"));
