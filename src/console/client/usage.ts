@@ -125,7 +125,7 @@ function chart(usage: TokenUsage): HTMLElement {
   return h(
     "figure",
     { class: "usage-figure" },
-    h("div", { class: "usage-axis-y", "aria-hidden": "true" }, h("span", {}, count(top)), h("span", {}, count(top / 2)), h("span", {}, "0")),
+    h("div", { class: "usage-axis-y", "aria-hidden": "true" }, h("span", {}, count(top)), h("span", {}, Number.isInteger(top / 2) ? count(top / 2) : ""), h("span", {}, "0")),
     h("div", { class: "usage-plot" }, picture as unknown as HTMLElement),
     h("div", { class: "usage-axis-x", "aria-hidden": "true" }, h("span", {}, "24 h ago"), h("span", {}, "now")),
     h(
