@@ -70,6 +70,11 @@ export const ID = {
   explainError: "explain-error",
   explainResult: "explain-result",
   explainSubmit: "explain-submit",
+  // Usage dialog
+  usageDialog: "usage-dialog",
+  usageSubtitle: "usage-subtitle",
+  usageError: "usage-error",
+  usageBody: "usage-body",
   // Delete dialog
   deleteDialog: "delete-dialog",
   deleteName: "delete-name",

@@ -2,6 +2,7 @@ import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 import { ID } from "./ids";
 import { ExplainDialog } from "./explain-dialog";
+import { UsageDialog } from "./usage-dialog";
 import { DeleteDialog, ExamplesDialog, GenerateDialog, RotateDialog } from "./token-dialogs";
 
 /**
@@ -227,6 +228,7 @@ export const AccessTokensPage: FC<{ nonce: string; id: string }> = ({ nonce, id 
       <ExamplesDialog />
       <RotateDialog />
       <ExplainDialog />
+      <UsageDialog />
       <DeleteDialog />
     </DeploymentFrame>
   </Layout>

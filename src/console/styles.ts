@@ -176,6 +176,29 @@ summary { cursor: pointer; font-weight: 600; color: var(--accent); padding: 0.25
 .explain-result .verdict.refused { color: var(--danger); background: var(--danger-soft); }
 .explain-result pre { margin: 0; padding: 0.6rem 0.8rem; border-radius: var(--radius); background: #161a2b; color: #e8eaf6; overflow-x: auto; font-size: 0.88rem; }
 .explain-result pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.usage dl { display: grid; gap: 0.5rem 1rem; margin: 0 0 0.75rem; }
+.usage dl > div { min-width: 0; }
+.usage dt { color: var(--muted); font-size: 0.85rem; }
+.usage dd { margin: 0; overflow-wrap: anywhere; }
+.usage-totals { grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); }
+.usage-totals dd { font-size: 1.5rem; font-weight: 600; }
+.usage-last { grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); }
+.usage h3 { font-size: 1rem; margin: 1rem 0 0.5rem; }
+.usage-empty { font-weight: 600; margin: 0.5rem 0 0.25rem; }
+.usage-reasons { margin: 0 0 0.75rem; padding-left: 1.25rem; }
+.usage-figure { margin: 0.5rem 0 0; display: grid; grid-template-columns: auto minmax(0, 1fr); grid-template-rows: 10rem auto auto; gap: 0.25rem 0.5rem; }
+.usage-axis-y { display: flex; flex-direction: column; justify-content: space-between; align-items: flex-end; color: var(--muted); font-size: 0.75rem; line-height: 1; }
+.usage-plot { min-width: 0; border-bottom: 1px solid var(--border); }
+.usage-chart { display: block; width: 100%; height: 100%; }
+.usage-chart .grid { fill: none; stroke: var(--border); stroke-width: 1; vector-effect: non-scaling-stroke; }
+.usage-chart .requests { fill: var(--accent); fill-opacity: 0.75; }
+.usage-chart .refused { fill: var(--danger); }
+.usage-axis-x { grid-column: 2; display: flex; justify-content: space-between; color: var(--muted); font-size: 0.75rem; }
+.usage-legend { grid-column: 1 / -1; display: flex; flex-wrap: wrap; align-items: center; gap: 0.35rem; font-size: 0.85rem; }
+.usage-legend .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px; margin-left: 0.5rem; }
+.usage-legend .swatch:first-child { margin-left: 0; }
+.swatch.requests { background: var(--accent); opacity: 0.75; }
+.swatch.refused { background: var(--danger); }
 .notes { color: var(--muted); font-size: 0.9rem; padding-left: 1.2rem; margin: 0.5rem 0 0; }
 
 @media (max-width: 40rem) {

@@ -8,6 +8,7 @@ import { announce, byId, clearAlert, clearFieldError, copyText, fieldProblem, fo
 import { showDeploymentHeader } from "./deployments";
 import { openExamples, wireExamples } from "./examples";
 import { openExplain, wireExplain } from "./explain";
+import { openUsage } from "./usage";
 import { handleError } from "./session";
 
 /** The deployment shown; set once its tokens are listed. */
@@ -47,10 +48,15 @@ function tokenRow(d: Deployment, t: AccessToken, index: number, isNew: boolean):
   const menuButton = h("button", { type: "button", class: "button quiet icon", popovertarget: menuId, "aria-label": `Actions for token ${name}` }, "…");
   // autofocus: the popover moves focus to its first item when it opens (and back on Escape).
   const examples = h("button", { type: "button", class: "menu-item", autofocus: "" }, "Examples");
+  const usage = h("button", { type: "button", class: "menu-item" }, "Usage");
   const test = h("button", { type: "button", class: "menu-item" }, "Test a URL");
   const rotate = h("button", { type: "button", class: "menu-item" }, "Rotate");
   const remove = h("button", { type: "button", class: "menu-item danger" }, "Delete");
-  const menu = h("div", { id: menuId, popover: "auto", class: "menu", role: "group", "aria-label": `Actions for token ${name}` }, examples, test, rotate, remove);
+  const menu = h("div", { id: menuId, popover: "auto", class: "menu", role: "group", "aria-label": `Actions for token ${name}` }, examples, usage, test, rotate, remove);
+  usage.addEventListener("click", () => {
+    menu.hidePopover();
+    void openUsage(d, t, menuButton);
+  });
   test.addEventListener("click", () => {
     menu.hidePopover();
     openExplain(d, t, menuButton);

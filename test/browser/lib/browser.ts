@@ -8,7 +8,7 @@
 //   Content-Security-Policy or Trusted Types refusal) or a failed request is recorded, and tests
 //   assert there were none.
 
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../e2e/lib/worker.ts";
@@ -87,14 +87,21 @@ export function clearClipboard(page: Page): Promise<void> {
 /** test-results/console: screenshots for people to look at (git-ignored). */
 export const SCREENSHOT_DIR = join(REPO_ROOT, "test-results", "console");
 
-export function resetScreenshots(): void {
-  rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+/**
+ * Empties `dir` of the screenshots a previous run left there. Only its own .png files: each test
+ * file has its own folder (console-workflow the top one, console-usage `usage/`), and files may run
+ * in any order.
+ */
+export function resetScreenshots(dir = SCREENSHOT_DIR): void {
+  mkdirSync(dir, { recursive: true });
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith(".png")) rmSync(join(dir, entry.name), { force: true });
+  }
 }
 
-/** Saves `<viewport>-<name>.png` of the whole page (dialogs included). */
-export async function screenshot(page: Page, viewport: Viewport, name: string): Promise<string> {
-  const path = join(SCREENSHOT_DIR, `${viewport.name}-${name}.png`);
+/** Saves `<viewport>-<name>.png` of the whole page (dialogs included) in `dir`. */
+export async function screenshot(page: Page, viewport: Viewport, name: string, dir = SCREENSHOT_DIR): Promise<string> {
+  const path = join(dir, `${viewport.name}-${name}.png`);
   // Let layout and fonts settle after the last action.
   await page.waitForTimeout(150);
   await page.screenshot({ path, fullPage: true, animations: "disabled", caret: "hide" });
