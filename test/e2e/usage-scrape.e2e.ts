@@ -3,7 +3,8 @@
 // scrapes `GET /admin/metrics` of the Worker with the API key (a `headers:` entry in its
 // scrape config: the key goes in X-VM-Cloud-Access, which `authorization:` / `bearer_token`
 // cannot send) and remote-writes into a real VictoriaMetrics, which is queried for the token's
-// counters: they must equal what was sent, by class, code and reason.
+// counters: they must equal what was sent, by class, code and reason. A second scrape job without
+// the key stores nothing but `up` 0.
 // Run alone: npx vitest run --config vitest.e2e.config.ts test/e2e/usage-scrape.e2e.ts (docs/e2e.md).
 
 import { randomBytes } from "node:crypto";
@@ -128,6 +129,8 @@ it("vmagent scrapes /admin/metrics with an API key into VictoriaMetrics: the tok
           headers: [`X-VM-Cloud-Access: ${worker.adminApiKey}`],
           static_configs: [{ targets: [host] }],
         },
+        // The same target without the key: the Worker answers 401, so vmagent stores `up` 0 and nothing else.
+        { job_name: `no-key-${run}`, metrics_path: "/admin/metrics", static_configs: [{ targets: [host] }] },
       ],
     }),
   });
@@ -152,6 +155,12 @@ it("vmagent scrapes /admin/metrics with an API key into VictoriaMetrics: the tok
     // vmagent's own view: the scrape target is up (the header was accepted).
     const up = await queryInstant(vm.url, `up{job="authorizer-${run}"}`);
     expect(up.map((s) => s.value[1])).toEqual(["1"]);
+    const noKey = await waitFor(async () => {
+      const r = await queryInstant(vm.url, `up{job="no-key-${run}"}`);
+      return r.length > 0 ? r : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 500, what: "up of the scrape without the key" });
+    expect(noKey.map((s) => s.value[1])).toEqual(["0"]);
+    expect(await queryInstant(vm.url, `${METRIC}{job="no-key-${run}"}`)).toEqual([]);
   } finally {
     await agent.stop();
   }
