@@ -11,7 +11,18 @@ export interface Counters {
   kvReads: number;
   kvWrites: number;
   d1Queries: number;
+  /** Every billed Durable Object request: the sum of the three below. */
   doRequests: number;
+  /** Worker → the token's TokenLimiter (lease calls, usage `ship` calls). */
+  doTokenRequests: number;
+  /** Worker → the token's LocationLimiter for its colo (lease calls). */
+  doLocationRequests: number;
+  /** LocationLimiter → the token's TokenLimiter (block leases): a DO calling a DO is billed too. */
+  doLocationToToken: number;
+  /** Of doTokenRequests: usage `ship` calls (the once-a-minute sweep). */
+  doUsageShips: number;
+  /** Of doTokenRequests: `lease` calls that carried a usage shipment (no extra request). */
+  leasesWithUsage: number;
   subrequests: number;
   /** Seen inside the Durable Object (same isolate locally). */
   doAlarms: number;
@@ -24,6 +35,11 @@ export const counters: Counters = {
   kvWrites: 0,
   d1Queries: 0,
   doRequests: 0,
+  doTokenRequests: 0,
+  doLocationRequests: 0,
+  doLocationToToken: 0,
+  doUsageShips: 0,
+  leasesWithUsage: 0,
   subrequests: 0,
   doAlarms: 0,
   doD1Queries: 0,
@@ -32,13 +48,13 @@ export const counters: Counters = {
 type Fn = (...args: unknown[]) => unknown;
 type Bag = Record<string, unknown>;
 
-function countMethods(target: object, count: (method: string) => void): object {
+function countMethods(target: object, count: (method: string, args: unknown[]) => void): object {
   return new Proxy(target, {
     get(t, prop) {
       const value = Reflect.get(t, prop, t) as unknown;
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        count(String(prop));
+        count(String(prop), args);
         return Reflect.apply(value as Fn, t, args);
       };
     },
@@ -72,23 +88,43 @@ function countD1(db: object, onQuery: () => void): object {
   });
 }
 
-function countingEnv(env: Bag): Bag {
-  const ns = env.TOKEN_LIMITER as Bag;
-  const namespace = new Proxy(ns, {
+/** A Durable Object namespace whose stubs count every method call (each is one billed DO request). */
+function countingNamespace(ns: Bag, onRequest: (method: string, args: unknown[]) => void): Bag {
+  return new Proxy(ns, {
     get(t, prop) {
       const value = Reflect.get(t, prop, t) as unknown;
       if (prop === "get" || prop === "getByName") {
-        return (...args: unknown[]) => countMethods(Reflect.apply(value as Fn, t, args) as object, () => counters.doRequests++);
+        return (...args: unknown[]) => countMethods(Reflect.apply(value as Fn, t, args) as object, onRequest);
       }
       return typeof value === "function" ? (value as Fn).bind(t) : value;
     },
   });
-  return {
+}
+
+const countDo = (which: "doTokenRequests" | "doLocationRequests" | "doLocationToToken") => (method: string, args: unknown[]) => {
+  counters[which]++;
+  if (which === "doTokenRequests" && method === "ship") counters.doUsageShips++;
+  if (which === "doTokenRequests" && method === "lease" && (args[0] as { usage?: unknown } | undefined)?.usage !== undefined) counters.leasesWithUsage++;
+  counters.doRequests++;
+};
+
+// One counting view per env object, as the runtime hands the same bindings to every request: the
+// data plane caches objects keyed by its namespace binding (src/data/usage.ts), which a fresh
+// proxy per request would defeat.
+const wrappedEnvs = new WeakMap<Bag, Bag>();
+
+function countingEnv(env: Bag): Bag {
+  const known = wrappedEnvs.get(env);
+  if (known) return known;
+  const wrapped: Bag = {
     ...env,
     TOKENS_KV: countMethods(env.TOKENS_KV as object, (m) => (m === "get" || m === "getWithMetadata" ? counters.kvReads++ : m === "put" || m === "delete" ? counters.kvWrites++ : undefined)),
     DB: countD1(env.DB as object, () => counters.d1Queries++),
-    TOKEN_LIMITER: namespace,
+    TOKEN_LIMITER: countingNamespace(env.TOKEN_LIMITER as Bag, countDo("doTokenRequests")),
+    ...(env.LOCATION_LIMITER ? { LOCATION_LIMITER: countingNamespace(env.LOCATION_LIMITER as Bag, countDo("doLocationRequests")) } : {}),
   };
+  wrappedEnvs.set(env, wrapped);
+  return wrapped;
 }
 
 interface WorkerLike {
@@ -135,6 +171,16 @@ export function countingLimiter<C extends LimiterClass>(Base: C): C {
     }
     async benchCounters(): Promise<Pick<Counters, "doAlarms" | "doD1Queries">> {
       return { doAlarms: counters.doAlarms, doD1Queries: counters.doD1Queries };
+    }
+  };
+}
+
+/** The per-location Durable Object class with its calls to the token's object counted. */
+export function countingLocationLimiter<C extends new (ctx: unknown, env: Bag) => object>(Base: C): C {
+  // @ts-expect-error a mixin over an unknown constructor
+  return class CountingLocationLimiter extends Base {
+    constructor(ctx: unknown, env: Bag) {
+      super(ctx, { ...env, TOKEN_LIMITER: countingNamespace(env.TOKEN_LIMITER as Bag, countDo("doLocationToToken")) });
     }
   };
 }

@@ -3,6 +3,8 @@
 // so the harness starts it with the project's wrangler.toml (same bindings, same class name).
 //  - counting: bench/counting-worker.ts counts KV, D1, Durable Object calls and subrequests;
 //  - tools: bench/tools-worker.ts adds /__bench/ endpoints (fast KV seeding), nothing else.
+// Every Durable Object class wrangler.toml binds must be re-exported, or its binding has no class
+// and every call to it fails (the data plane then answers 503 without reaching the upstream).
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +15,7 @@ import { BENCH_DIR } from "./stack.ts";
 async function buildWrapped(productionBundleDir: string, lines: string[]): Promise<string> {
   const dir = makeTempDir("wrapped-src");
   const entry = join(dir, "entry.js");
-  writeFileSync(entry, [`import inner, { TokenLimiter as Limiter } from ${JSON.stringify(join(productionBundleDir, "index.js"))};`, ...lines, ""].join("\n"));
+  writeFileSync(entry, [`import inner, { TokenLimiter as Limiter, LocationLimiter as Location } from ${JSON.stringify(join(productionBundleDir, "index.js"))};`, ...lines, ""].join("\n"));
   const out = makeTempDir("wrapped-bundle");
   await build({
     entryPoints: [entry],
@@ -30,8 +32,9 @@ async function buildWrapped(productionBundleDir: string, lines: string[]): Promi
 
 export function buildCountingBundle(productionBundleDir: string): Promise<string> {
   return buildWrapped(productionBundleDir, [
-    `import { countingWorker, countingLimiter } from ${JSON.stringify(join(BENCH_DIR, "counting-worker.ts"))};`,
+    `import { countingWorker, countingLimiter, countingLocationLimiter } from ${JSON.stringify(join(BENCH_DIR, "counting-worker.ts"))};`,
     `export const TokenLimiter = countingLimiter(Limiter);`,
+    `export const LocationLimiter = countingLocationLimiter(Location);`,
     `export default countingWorker(inner);`,
   ]);
 }
@@ -40,6 +43,7 @@ export function buildToolsBundle(productionBundleDir: string): Promise<string> {
   return buildWrapped(productionBundleDir, [
     `import { withBenchTools } from ${JSON.stringify(join(BENCH_DIR, "tools-worker.ts"))};`,
     `export const TokenLimiter = Limiter;`,
+    `export const LocationLimiter = Location;`,
     `export default withBenchTools(inner);`,
   ]);
 }
