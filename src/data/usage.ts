@@ -1,4 +1,5 @@
 import { HttpError } from "../errors";
+import { requestClassOf } from "../policy/route";
 import type { LimiterNamespace, TokenLimiterNamespace } from "../limiter/permit-pool";
 import { permitPoolStats } from "../limiter/permit-pool";
 import type { LeaseGrant, LeaseRequest } from "../limiter/lease-ledger";
@@ -7,6 +8,7 @@ import type { TokenRecord } from "../store/token-record";
 import { SHIP_INTERVAL_MS, UsageAccumulator } from "../usage/accumulator";
 import type { UsageShipment } from "../usage/batch";
 import { type Answer, type UsageClass, refusalReasonOf, upstreamAnswerOf } from "../usage/vocabulary";
+import { rawPathOf } from "./authorize";
 import type { WaitUntil } from "./forward";
 
 /**
@@ -55,6 +57,8 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
     const err = outcome.error;
     // A 401 "unauthorized" after the token was identified comes from its limiter: revoked.
     answer = err instanceof HttpError ? refusalReasonOf(err.code, "revoked") : "internal_error";
+    // Refused by the decision (access level, label scope, address): count what it tried to do.
+    if (trace.class === "other" && err instanceof HttpError && err.status === 403) trace.class = refusedClassOf(record, request.url);
   }
   const headers = request.headers;
   const cf = request.cf as { country?: unknown; colo?: unknown } | undefined;
@@ -72,6 +76,11 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
     colo: typeof cf?.colo === "string" ? cf.colo : undefined,
     userAgent: headers.get("user-agent") ?? undefined,
   });
+}
+
+function refusedClassOf(record: TokenRecord, url: string): UsageClass {
+  const grant = { deploymentType: record.deployment_type, access: record.access, tenantId: record.tenant_id };
+  return requestClassOf(grant, rawPathOf(url)) ?? "other";
 }
 
 /** Declared body length; a chunked body counts 0 (bytes are not counted as they stream). */

@@ -34,6 +34,16 @@ export function routeRequest(grant: Grant, rawPath: string): RouteDecision {
   return routed.ok ? checkAccess(grant, routed) : routed;
 }
 
+/**
+ * The class of the API `rawPath` names, whatever the grant's access level: what a request refused
+ * for its access level, label scope or address was trying to do (per-token usage counts it so).
+ * Undefined when the path names no forwardable API for this deployment and tenant.
+ */
+export function requestClassOf(grant: Grant, rawPath: string): RequestClass | undefined {
+  const routed = routeRequest({ ...grant, access: "rw" }, rawPath);
+  return routed.ok ? routed.requestClass : undefined;
+}
+
 function routeSingleNode(rawPath: string, segments: string[]): RouteDecision {
   const prefix = tenantPrefixOf(segments);
   if (prefix) {

@@ -59,9 +59,8 @@ const t = Math.floor(Date.now() / 1000);
 const KINDS: Kind[] = [
   { what: "instant query", method: "GET", path: `/api/v1/query?query=vector(1)&time=${t}`, status: 200, labels: { class: "read", code: "2xx", reason: "upstream" }, times: 5 },
   { what: "query without a query (upstream 422)", method: "GET", path: "/api/v1/query", status: 422, labels: { class: "read", code: "4xx", reason: "upstream" }, times: 2 },
-  // Refused by the policy before the data path records a class: counted as `other` (docs/usage.md;
-  // test/worker/usage.test.ts asserts the same).
-  { what: "write with a read token", method: "POST", path: "/api/v1/write", status: 403, labels: { class: "other", code: "403", reason: "insufficient_access" }, times: 3 },
+  // Refused for its access level: counted as the class it tried (docs/usage.md; test/worker/usage.test.ts).
+  { what: "write with a read token", method: "POST", path: "/api/v1/write", status: 403, labels: { class: "write", code: "403", reason: "insufficient_access" }, times: 3 },
   { what: "no such API", method: "GET", path: "/no/such/api", status: 404, labels: { class: "other", code: "404", reason: "unknown_path" }, times: 1 },
 ];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { routeRequest, type AccessLevel, type Grant, type RequestClass } from "../../src/policy/route";
+import { requestClassOf, routeRequest, type AccessLevel, type Grant, type RequestClass } from "../../src/policy/route";
 
 /**
  * Design §5, row by row, written out by hand (independent of src/policy/url-map.ts).
@@ -257,5 +257,18 @@ describe("choices where the design is silent", () => {
     expect(d).toMatchObject({ ok: false, status: 404, code: "unknown_path" });
     if (!d.ok) expect(d.reason).toContain("/select/<accountID>/prometheus/api/v1/query");
     expect(routeRequest(regular(), "/select/1/prometheus/api/v1/admin/tsdb/delete_series")).toMatchObject({ ok: false, status: 404 });
+  });
+});
+
+describe("requestClassOf: what a refused request tried to do", () => {
+  it("names the class whatever the access level, and nothing for paths that name no API", () => {
+    const readOnly: Grant = { deploymentType: "single_node", access: "r" };
+    expect(routeRequest(readOnly, "/api/v1/write").ok).toBe(false);
+    expect(requestClassOf(readOnly, "/api/v1/write")).toBe("write");
+    expect(requestClassOf({ deploymentType: "single_node", access: "w" }, "/api/v1/query")).toBe("read");
+    expect(requestClassOf(readOnly, "/api/v1/admin/tsdb/delete_series")).toBe("delete");
+    expect(requestClassOf({ deploymentType: "cluster", access: "r", tenantId: "42" }, "/prometheus/api/v1/write")).toBe("write");
+    expect(requestClassOf(readOnly, "/no/such/api")).toBeUndefined();
+    expect(requestClassOf(readOnly, "/metrics")).toBeUndefined(); // never forwarded
   });
 });

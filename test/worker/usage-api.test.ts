@@ -56,7 +56,7 @@ describe("reading per-token usage", () => {
     expect(res.status).toBe(200);
     const usage = (await res.json()) as { step: string; total: { requests: number; refused: number; answers: Record<string, number>; classes: Record<string, number> }; points: unknown[]; last_used: Record<string, unknown> };
     expect(usage.step).toBe("5m");
-    expect(usage.total).toMatchObject({ requests: 3, refused: 1, answers: { "2xx": 1, "5xx": 1, insufficient_access: 1 }, classes: { read: 2, other: 1 } });
+    expect(usage.total).toMatchObject({ requests: 3, refused: 1, answers: { "2xx": 1, "5xx": 1, insufficient_access: 1 }, classes: { read: 2, write: 1 } }); // the refused write counts as a write
     expect(usage.points.length).toBeGreaterThanOrEqual(288); // 24 h at 5 m, plus one when `since` is not on a 5 m boundary
     expect(usage.points.length).toBeLessThanOrEqual(289);
     expect(usage.last_used).toMatchObject({ address: "198.51.100.9", user_agent: "grafana/11" });

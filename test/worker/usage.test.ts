@@ -93,7 +93,7 @@ describe("per-token usage in the data path", () => {
       "req.write.payload_too_large": 1,
     };
     expect(await storedRequests(rw.id)).toEqual(rwExpected);
-    expect(await storedRequests(w.id)).toEqual({ "req.other.insufficient_access": 1 });
+    expect(await storedRequests(w.id)).toEqual({ "req.read.insufficient_access": 1 }); // refused, counted as what it tried
     const total = await runInDurableObject(ns.getByName(rw.id), (_i: TokenLimiter, state) => state.storage.get<{ c: SparseCells; last?: Record<string, unknown> }>("usage:total"));
     expect(total?.c["bytes.in"]).toBe(4 + big.length);
     expect(total?.last).toMatchObject({ address: "192.0.2.7", userAgent: "vmagent/1.0 test" });
