@@ -1,5 +1,5 @@
 import { badGateway, gatewayTimeout, payloadTooLarge } from "../errors";
-import type { Permit } from "../limiter/permit-pool";
+import type { Permit } from "../limiter/permit-result";
 import type { Route } from "./authorize";
 import { upstreamUrlOf } from "./decision";
 import { acceptsEncoding, clientAcceptEncoding, decoderFor, upstreamAcceptEncoding } from "./encoding";

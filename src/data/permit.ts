@@ -1,5 +1,7 @@
 import { expiredToken, serviceUnavailable, tooManyRequests, unknownToken } from "../errors";
-import { acquirePermit, type LimiterNamespace, type Permit } from "../limiter/permit-pool";
+import { acquirePermit } from "../limiter/isolate-permits";
+import type { Permit } from "../limiter/permit-result";
+import type { LimiterNamespace } from "../limiter/pool-state";
 import type { TokenRecord } from "../store/token-record";
 import type { WaitUntil } from "./forward";
 import { shippingNamespace } from "./usage";

@@ -1,7 +1,7 @@
 import { HttpError } from "../errors";
 import { requestClassOf } from "../policy/route";
-import type { LimiterNamespace, TokenLimiterNamespace } from "../limiter/permit-pool";
-import { permitPoolStats } from "../limiter/permit-pool";
+import { type TokenLimiterNamespace, permitPoolStats } from "../limiter/isolate-permits";
+import type { LimiterNamespace } from "../limiter/pool-state";
 import type { LeaseGrant, LeaseRequest } from "../limiter/lease-ledger";
 import type { TokenLimiter } from "../limiter/token-limiter";
 import type { TokenRecord } from "../store/token-record";

@@ -11,7 +11,7 @@ import {
   shouldHandBack,
 } from "./lease-policy";
 import { type CallOutcome, type LimiterNamespace, type Pool, type WaitUntil, type Waiter, emptyPool, failedOutcome, view, withFloor, withTimeout } from "./pool-state";
-import type { TokenLimiter } from "./token-limiter";
+import { ABORTED, type AcquireOptions, type Permit, type PermitResult, refusedAs, UNAVAILABLE } from "./permit-result";
 
 /**
  * The isolate side of the limiter: each isolate leases a small batch of a token's permits from
@@ -21,34 +21,6 @@ import type { TokenLimiter } from "./token-limiter";
  * (src/data/permit.ts) maps them to HTTP. Design, invariant and costs: docs/limiter.md.
  */
 
-export interface Permit {
-  /** Gives the permit back. Idempotent; local only, never awaits. */
-  release(): void;
-}
-
-export type PermitResult =
-  | { ok: true; permit: Permit }
-  /**
-   * - `limit`: no permit within the wait; `retryAfterSeconds` estimates when one will be free.
-   * - `revoked`: the token's Durable Object revoked it, or it expired at `expiredAt` (nothing to retry).
-   * - `unavailable`: the Durable Object did not answer in time.
-   * - `aborted`: the client went away while waiting.
-   */
-  | { ok: false; reason: "limit" | "revoked" | "unavailable" | "aborted"; retryAfterSeconds: number; expiredAt?: number };
-
-export interface AcquireOptions {
-  /** How long to wait for a permit before refusing (default DEFAULT_MAX_WAIT_MS, at most MAX_WAIT_CEILING_MS; 0: refuse at once). */
-  maxWaitMs?: number;
-  /** The client's request signal: a client that disconnects leaves the queue. */
-  signal?: AbortSignal;
-  /** This isolate's location objects (the second level), named by token id; used once the token's object asks for it. */
-  location?: LimiterNamespace;
-}
-
-export type { LeaseTarget, LimiterNamespace } from "./pool-state";
-/** `wrangler types` may type the binding without its class; both name the same namespace. */
-export type TokenLimiterNamespace = DurableObjectNamespace<TokenLimiter> | DurableObjectNamespace;
-
 /** How often an acquire may go round (call, then look again) before it joins the queue. */
 const MAX_ROUNDS = 4;
 /** Pools kept per isolate; idle ones beyond this are dropped (their leases expire in the DO). */
@@ -57,14 +29,6 @@ const MAX_POOLS = 10_000;
 const ROUTE_PIN_MS = 60_000;
 /** Weight of the newest hold time in the pool's mean (for Retry-After). */
 const HOLD_EWMA_WEIGHT = 0.2;
-
-/** A revoked token is answered 401 and never becomes valid again, so there is nothing to retry. */
-const REVOKED: PermitResult = Object.freeze({ ok: false, reason: "revoked", retryAfterSeconds: 0 });
-/** The refusal of a revoked pool: with the expiry instant when the token's object said it expired. */
-const refusedAs = (pool: Pool): PermitResult => (pool.expiredAt === undefined ? REVOKED : { ok: false, reason: "revoked", retryAfterSeconds: 0, expiredAt: pool.expiredAt });
-const UNAVAILABLE: PermitResult = Object.freeze({ ok: false, reason: "unavailable", retryAfterSeconds: 1 });
-const ABORTED: PermitResult = Object.freeze({ ok: false, reason: "aborted", retryAfterSeconds: 1 });
-
 
 /** One isolate's pools, keyed by token id. Tests and the simulator build their own, one per simulated isolate. */
 export class PermitPools {
@@ -423,35 +387,4 @@ export class PermitPools {
   private keep(pool: Pool): number {
     return Math.min(pool.limit, pool.inUse);
   }
-}
-
-
-// ---- This isolate's pools ------------------------------------------------------------------
-
-const isolatePools = new PermitPools();
-
-/** Takes one of the token's permits: locally when the isolate's lease allows, else via a `lease` call, waiting up to `maxWaitMs`. */
-export function acquirePermit(ns: TokenLimiterNamespace | LimiterNamespace, tokenId: string, limit: number, waitUntil: WaitUntil, options?: AcquireOptions): Promise<PermitResult> {
-  return isolatePools.acquire(ns as unknown as LimiterNamespace, tokenId, limit, waitUntil, options);
-}
-
-/** After a revoke in this isolate: later acquires refuse at once, without asking the DO. */
-export function forgetToken(tokenId: string): void {
-  isolatePools.forget(tokenId);
-}
-
-/** Revokes the token in its Durable Object (every isolate learns within one check-in), then here at once. */
-export async function revokeToken(ns: TokenLimiterNamespace, tokenId: string): Promise<void> {
-  await (ns as DurableObjectNamespace<TokenLimiter>).getByName(tokenId).revoke(tokenId);
-  forgetToken(tokenId);
-}
-
-/** Tells the token's Durable Object it expires at `at` (a rotation); every isolate learns it within one check-in. */
-export async function expireToken(ns: TokenLimiterNamespace, tokenId: string, at: number): Promise<void> {
-  await (ns as DurableObjectNamespace<TokenLimiter>).getByName(tokenId).expire(at, tokenId);
-}
-
-/** This isolate's view of a token's permits (operators' diagnostics; tests wait on it). */
-export function permitPoolStats(tokenId: string): { held: number; inUse: number; waiting: number; revoked: boolean } | undefined {
-  return isolatePools.stats(tokenId);
 }

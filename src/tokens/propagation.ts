@@ -1,6 +1,6 @@
 import { forgetTokenRecord } from "../data/lookup";
 import { revocationIncomplete } from "../errors";
-import { expireToken, revokeToken } from "../limiter/permit-pool";
+import { expireToken, revokeToken } from "../limiter/isolate-permits";
 import type { AccessTokenRow, TokenRef } from "../store/access-tokens";
 import type { Deployment } from "../store/deployments";
 import type { Tier } from "../store/tiers";

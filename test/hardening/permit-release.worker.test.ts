@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { permitPoolStats } from "../../src/limiter/permit-pool";
+import { permitPoolStats } from "../../src/limiter/isolate-permits";
 import { singleNode, smallestTier, token } from "../worker/helpers/tokens";
 import { runSettings } from "./lib/requests";
 

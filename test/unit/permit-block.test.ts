@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BlockLedger, type Parent } from "../../src/limiter/block-ledger";
 import { type Lease, type LeaseGrant, type LeaseRequest, decideLease, isTight, livePermits } from "../../src/limiter/lease-ledger";
-import { type Permit, PermitPools } from "../../src/limiter/permit-pool";
+import { PermitPools } from "../../src/limiter/permit-pool";
+import type { Permit } from "../../src/limiter/permit-result";
 
 /** The token's object: the real ledger rule; a call can be lost (applied, but the answer never arrives) or fail. */
 class FakeToken implements Parent {

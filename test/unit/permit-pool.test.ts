@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Lease, type LeaseGrant, type LeaseRequest, decideLease, isTight, livePermits } from "../../src/limiter/lease-ledger";
-import { type Permit, type PermitResult, PermitPools, acquirePermit, forgetToken, permitPoolStats } from "../../src/limiter/permit-pool";
+import { acquirePermit, forgetToken, permitPoolStats } from "../../src/limiter/isolate-permits";
+import { PermitPools } from "../../src/limiter/permit-pool";
+import type { Permit, PermitResult } from "../../src/limiter/permit-result";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 
 /**

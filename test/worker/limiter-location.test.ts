@@ -2,7 +2,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LocationLimiter } from "../../src/limiter/location-limiter";
-import { type LimiterNamespace, type Permit, type PermitResult, PermitPools, revokeToken } from "../../src/limiter/permit-pool";
+import { revokeToken } from "../../src/limiter/isolate-permits";
+import { PermitPools } from "../../src/limiter/permit-pool";
+import type { Permit, PermitResult } from "../../src/limiter/permit-result";
+import type { LimiterNamespace } from "../../src/limiter/pool-state";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 
 /** The second level through the real bindings: two location objects between isolates and the token's object. */

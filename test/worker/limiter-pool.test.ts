@@ -1,7 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type Permit, type PermitResult, PermitPools, acquirePermit, expireToken, forgetToken, permitPoolStats, revokeToken } from "../../src/limiter/permit-pool";
+import { acquirePermit, expireToken, forgetToken, permitPoolStats, revokeToken } from "../../src/limiter/isolate-permits";
+import { PermitPools } from "../../src/limiter/permit-pool";
+import type { Permit, PermitResult } from "../../src/limiter/permit-result";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
 
 const ns = env.TOKEN_LIMITER as DurableObjectNamespace<TokenLimiter>;
