@@ -1,6 +1,7 @@
 // Billable operations per proxied request in steady state, counted (bench/counting-worker.ts
 // wraps the production bundle), and the price per million requests at list prices.
 
+import type { Counters } from "../counting-worker.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { buildCountingBundle } from "../lib/counting.ts";
 import { cpuSeconds } from "../lib/proc.ts";
@@ -10,19 +11,7 @@ import { fmt, table } from "../lib/stats.ts";
 import { runWrk } from "../lib/wrk.ts";
 
 interface Snapshot {
-  worker: {
-    requests: number;
-    kvReads: number;
-    kvWrites: number;
-    d1Queries: number;
-    doRequests: number;
-    doTokenRequests: number;
-    doLocationRequests: number;
-    doLocationToToken: number;
-    doUsageShips: number;
-    leasesWithUsage: number;
-    subrequests: number;
-  };
+  worker: Omit<Counters, "doAlarms" | "doD1Queries">;
   limiter: { state: { usage: { requests: number; leaseCalls: number } }; counters: { doAlarms: number; doD1Queries: number } };
 }
 
