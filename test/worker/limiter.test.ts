@@ -27,7 +27,7 @@ async function storedLeaseKeys(stub: DurableObjectStub<TokenLimiter>): Promise<s
   return runInDurableObject(stub, async (_instance: TokenLimiter, state) => [...(await state.storage.list({ prefix: "lease:" })).keys()]);
 }
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 2_000): Promise<T> {
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 4_000): Promise<T> { // within the 5 s test timeout; room for a loaded machine
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await read();
