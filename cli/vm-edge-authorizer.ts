@@ -90,11 +90,29 @@ interface Invocation {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * `--name VALUE` → `--name=VALUE` for every option that takes a value. The argument after such an
+ * option is always its value — a key or description may begin with "-" — but strict parseArgs
+ * refuses a dash-led value unless it is attached with "=".
+ */
+export function attachValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return [...out, ...argv.slice(i)];
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    const takesValue = name !== undefined && Object.hasOwn(OPTIONS, name) && OPTIONS[name as OptionName].type === "string";
+    if (takesValue && i + 1 < argv.length) out.push(`${arg}=${argv[++i]}`);
+    else out.push(arg);
+  }
+  return out;
+}
+
 /** Parses argv into the command to run; throws CliError(USAGE) on anything it does not know. */
 export function parse(argv: string[], env: Env = process.env): Invocation | { help: true } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: attachValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw usage((err as Error).message);
   }

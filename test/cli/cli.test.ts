@@ -80,6 +80,13 @@ describe("usage", () => {
     expect(run.code, run.stderr).toBe(0);
   });
 
+  it("takes a value that begins with a dash as the option's value, not as an option", async () => {
+    // A generated key is base64url: one in 64 begins with "-". It must reach the API (401, exit 1), not be a usage error.
+    const run = await cli(["tiers", "list", "--api-key", "-unknown-key"], { VMEA_API_KEY: undefined });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/401/);
+  });
+
   it("exits 2 without URL or key", async () => {
     const noUrl = await cli(["tiers", "list"], { VMEA_URL: undefined, VMCLOUD_BASE_URL: undefined });
     expect(noUrl).toMatchObject({ code: 2, stderr: expect.stringMatching(/no Worker URL: pass --url or set VMEA_URL/) });
