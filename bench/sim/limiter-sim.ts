@@ -15,6 +15,7 @@ import { VirtualClock } from "./clock.ts";
 export interface Lease {
   permits: number;
   expiresAt: number;
+  demand?: number;
 }
 export interface LeaseRequest {
   tokenId?: string;
@@ -23,6 +24,7 @@ export interface LeaseRequest {
   limit: number;
   ttlMs: number;
   used: number;
+  demand?: number;
 }
 export interface LeaseGrant {
   granted: number;
@@ -30,6 +32,7 @@ export interface LeaseGrant {
   revoked: boolean;
   contended: boolean;
   route?: "location";
+  share?: number;
 }
 type PermitResult = { ok: true; permit: { release(): void } } | { ok: false; reason: string; retryAfterSeconds: number };
 export interface Deps {
@@ -42,7 +45,7 @@ export interface Deps {
   /** The second level; absent: isolates always call the token's object. */
   BlockLedger?: new (holder: string, parent: (tokenId: string) => { lease(req: LeaseRequest): Promise<LeaseGrant> }) => { lease(req: LeaseRequest): Promise<LeaseGrant> };
   routeViaLocation?(leases: ReadonlyMap<string, Lease>, holder: string, now: number): boolean;
-  decideLease(leases: ReadonlyMap<string, Lease>, req: LeaseRequest, now: number): { granted: number; lease: Lease | undefined; short: boolean };
+  decideLease(leases: ReadonlyMap<string, Lease>, req: LeaseRequest, now: number): { granted: number; lease: Lease | undefined; short: boolean; share?: number };
   livePermits(leases: ReadonlyMap<string, Lease>, now: number): number;
   isTight(live: number, limit: number): boolean;
   contentionWindowMs: number;
@@ -165,7 +168,7 @@ export async function simulate(deps: Deps, s: Scenario): Promise<Outcome> {
           else leases.delete(req.holder);
           const contended = now < contendedUntil || deps.isTight(deps.livePermits(leases, now), req.limit);
           const route = deps.routeViaLocation?.(leases, req.holder, now) ? { route: "location" as const } : {};
-          return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended, ...route };
+          return { granted: d.granted, expiresAt: d.granted > 0 ? d.lease!.expiresAt : 0, revoked: false, contended, ...route, ...(d.share !== undefined ? { share: d.share } : {}) };
         }),
     });
     // One object per location (the second level), 2 ms from its isolates, the location's RTT from the token's object.

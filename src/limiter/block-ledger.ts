@@ -18,12 +18,20 @@ import { type Lease, type LeaseGrant, type LeaseRequest, decideLease, livePermit
 export interface BlockTimings {
   /** A block older than this is renewed (and revocation learnt) before it serves a sub-lease. */
   checkInMs: number;
+  /** A block this close to its check-in is renewed in the background by the next call, so busy locations never wait on it. */
+  renewAheadMs: number;
   /** Deadline asked for the block. */
   blockTtlMs: number;
   callTimeoutMs: number;
 }
 
-export const DEFAULT_BLOCK_TIMINGS: Readonly<BlockTimings> = Object.freeze({ checkInMs: 500, blockTtlMs: 10_000, callTimeoutMs: 5_000 });
+export const DEFAULT_BLOCK_TIMINGS: Readonly<BlockTimings> = Object.freeze({ checkInMs: 500, renewAheadMs: 250, blockTtlMs: 10_000, callTimeoutMs: 5_000 });
+/** How long a sub-lease call that came up short waits for the token's object to grow the block. */
+const GROW_WAIT_MS = 20;
+/** After the token's object granted less than asked, the next growing call waits this long. */
+const GROW_SPACING_MS = 100;
+/** A holder refused permits (no sub-lease) counts in the location's demand this long after its ask. */
+const WANT_MEMORY_MS = 1_000;
 /** A shrinking call to the token's object follows the last call by at least this. */
 const SHRINK_SPACING_MS = 250;
 /** Deadline of a sub-lease while the token or this location is contended (≥ 2 isolate check-ins). */
@@ -41,6 +49,12 @@ const REVOKED: LeaseGrant = Object.freeze({ granted: 0, expiresAt: 0, revoked: t
 
 export class BlockLedger {
   private readonly subs = new Map<string, Lease>();
+  /** What each sub-holder asked for at its last call: the location's demand, which sizes the block. */
+  private readonly wants = new Map<string, { want: number; demand: number; at: number }>();
+  /** This location's fair share of the token, when the token's object said the locations need more than the limit. */
+  private share: number | undefined;
+  /** Local time the token's object last granted less than this location asked. */
+  private parentShortAt = -Infinity;
   /** Permits the token's object holds for this location, and when they were asked for (local time). */
   private block = 0;
   private blockAskedAt = -Infinity;
@@ -72,32 +86,82 @@ export class BlockLedger {
     this.limit = req.limit;
     const tokenId = req.tokenId;
     if (tokenId === undefined) throw new RangeError("a location lease needs the token id");
-    for (let round = 0; round < 3; round++) {
-      const now = this.clock();
-      const others = livePermits(this.subs, now, req.holder);
-      const fresh = now - this.blockAskedAt < this.timings.checkInMs && !this.inflight;
-      if (fresh && others + req.want <= this.usable()) break;
-      if (fresh && round > 0) break; // asked already: take what there is
-      await this.ask(tokenId, Math.min(req.limit, others + req.want + this.headroom(others + req.want)));
+    this.wants.set(req.holder, { want: req.want, demand: req.demand ?? req.want, at: this.clock() });
+    // A stale block is renewed before it serves (that is how revocation reaches this location);
+    // otherwise the caller is answered from the block at once and any call to the token's object
+    // runs behind it — a far location must not hold its isolates on that round trip.
+    if (this.clock() - this.blockAskedAt >= this.timings.checkInMs) {
+      await this.ask(tokenId, this.need(req.limit));
       if (this.revoked) return this.refused();
+      if (this.clock() - this.blockAskedAt >= this.timings.checkInMs) return this.grant(0, 0, this.clock());
     }
+    let d = this.decide(req);
+    if (d.short && !this.inflight && this.clock() - this.parentShortAt >= GROW_SPACING_MS) {
+      // Short here: ask the token's object for the location's demand, and wait for the answer
+      // briefly — a near object answers within that, a far one is not waited for (the isolate
+      // polls again and finds the grown block).
+      const asked = this.ask(tokenId, this.need(req.limit)).catch(() => undefined);
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      await Promise.race([asked, new Promise((resolve) => (timer = setTimeout(resolve, GROW_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (this.revoked) return this.refused();
+      d = this.decide(req);
+    } else if (!this.inflight) {
+      const now = this.clock();
+      const target = this.need(req.limit).want;
+      // Renew ahead of the check-in so a busy location never waits on it; grow to the demand;
+      // shrink to it when the token is contended (at most every SHRINK_SPACING_MS, so the
+      // token's object does not see a call per isolate call).
+      const renewDue = now - this.blockAskedAt >= this.timings.checkInMs - this.timings.renewAheadMs;
+      const grow = target > this.block && now - this.parentShortAt >= GROW_SPACING_MS;
+      const shrink = this.parentContended && target < this.block && now - this.blockAskedAt >= SHRINK_SPACING_MS;
+      if (grow || shrink || renewDue) void this.ask(tokenId, this.need(req.limit)).catch(() => undefined);
+    }
+    return this.grant(d.granted, d.expiresAt, this.clock(), req.holder);
+  }
+
+  /** Sets the holder's sub-lease to what the block allows now. */
+  private decide(req: LeaseRequest): { granted: number; expiresAt: number; short: boolean } {
     const now = this.clock();
     const deadline = this.blockAskedAt + this.timings.blockTtlMs;
     // Under contention a sub-lease lives SHORT_SUB_LEASE_MS: an isolate renews what it uses every
     // check-in (1 s), and an idle one's permits come back within that.
     const contended = this.parentContended || now < this.contendedUntil;
     const ttlMs = Math.min(req.ttlMs, deadline - now, contended ? SHORT_SUB_LEASE_MS : Infinity);
-    if (ttlMs <= 0 || now - this.blockAskedAt >= this.timings.blockTtlMs) return this.grant(0, 0, now);
-    const d = decideLease(this.subs, { holder: req.holder, want: req.want, limit: this.usable(), ttlMs }, now);
+    const d = ttlMs > 0 ? decideLease(this.subs, { holder: req.holder, want: req.want, limit: this.usable(), ttlMs, demand: req.demand }, now, Math.min(this.usable(), this.share ?? Infinity)) : { granted: 0, lease: undefined, short: req.want > 0 };
     if (d.short) this.contendedUntil = now + SUB_CONTENTION_MS;
     if (d.lease) this.subs.set(req.holder, d.lease);
-    else this.subs.delete(req.holder);
-    // Under contention the block shrinks to what is leased out, so other locations get the rest
-    // (at most once per check-in interval: the token's object must not see a call per isolate call).
-    if (this.parentContended && !this.inflight && now - this.blockAskedAt >= SHRINK_SPACING_MS && this.block > livePermits(this.subs, now)) {
-      void this.ask(tokenId, livePermits(this.subs, now)).catch(() => undefined);
+    else {
+      this.subs.delete(req.holder);
+      if (req.want === 0) this.wants.delete(req.holder);
     }
-    return this.grant(d.granted, d.lease?.expiresAt ?? 0, now, req.holder);
+    return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, short: d.short };
+  }
+
+  /**
+   * What this location needs: `want`, the block to ask for — what its live isolates last asked
+   * for (at least what they hold) plus headroom, no more than its fair share when the token's
+   * object gave one; `demand`, the isolates' own estimates, for the token's fair shares.
+   */
+  private need(limit: number): { want: number; demand: number } {
+    const now = this.clock();
+    let want = 0;
+    let demand = 0;
+    for (const [holder, w] of this.wants) {
+      const sub = this.subs.get(holder);
+      const live = sub !== undefined && sub.expiresAt > now ? sub.permits : 0;
+      // A holder whose sub-lease ran out, or who was refused and has not asked again since, no longer counts.
+      if ((sub !== undefined && sub.expiresAt <= now) || (sub === undefined && now - w.at >= WANT_MEMORY_MS)) {
+        this.subs.delete(holder);
+        this.wants.delete(holder);
+        continue;
+      }
+      want += Math.max(live, w.want);
+      demand += w.demand;
+    }
+    want = Math.min(limit, want + this.headroom(want));
+    if (this.share !== undefined) want = Math.min(want, Math.ceil(this.share));
+    return { want, demand: Math.min(limit, demand) };
   }
 
   /** Permits leased out to isolates, for tests and operators. */
@@ -131,10 +195,10 @@ export class BlockLedger {
   }
 
   /** One call to the token's object at a time; concurrent askers share it. Never asks below the live sub-leases. */
-  private async ask(tokenId: string, want: number): Promise<void> {
+  private async ask(tokenId: string, need: { want: number; demand: number }): Promise<void> {
     if (this.inflight) return this.inflight.done;
     const now = this.clock();
-    const asked = Math.max(want, livePermits(this.subs, now));
+    const asked = Math.max(need.want, livePermits(this.subs, now));
     const used = this.used;
     this.used = 0;
     const inflight = { want: asked, done: Promise.resolve() };
@@ -142,7 +206,7 @@ export class BlockLedger {
     inflight.done = (async () => {
       try {
         const grant = await withTimeout(
-          this.parent(tokenId).lease({ tokenId, holder: this.holder, want: asked, limit: this.limit, ttlMs: this.timings.blockTtlMs, used }),
+          this.parent(tokenId).lease({ tokenId, holder: this.holder, want: asked, limit: this.limit, ttlMs: this.timings.blockTtlMs, used, demand: need.demand }),
           this.timings.callTimeoutMs,
         );
         if (grant.revoked) {
@@ -154,6 +218,8 @@ export class BlockLedger {
           this.block = grant.granted;
           this.blockAskedAt = now;
           this.parentContended = grant.contended;
+          this.share = grant.share;
+          if (grant.granted < asked) this.parentShortAt = this.clock();
         }
       } catch {
         // Lost or failed: the parent may have applied it; assume the smaller block, renew next time.

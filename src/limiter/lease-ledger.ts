@@ -22,6 +22,12 @@ export const LeaseRequest = z.object({
   ttlMs: z.number().int().min(1).max(MAX_LEASE_TTL_MS),
   /** Requests the holder served since its previous call. */
   used: z.number().int().min(0),
+  /**
+   * Permits the holder needs by its own estimate (a location: what its isolates need). When the
+   * holders together need more than the limit, each is held to its fair share of it (`share`).
+   * Absent: `want`.
+   */
+  demand: z.number().min(0).max(1_000_000).optional(),
   /** The holder's per-token usage (a UsageShipment, docs/usage.md), validated apart: a bad one never fails the lease. */
   usage: z.unknown().optional(),
 });
@@ -40,6 +46,11 @@ export interface LeaseGrant {
   expiredAt?: number;
   /** Some holder was refused permits within the last CONTENTION_WINDOW_MS. */
   contended: boolean;
+  /**
+   * Present when the holders together need more than the limit: this holder's max-min fair share
+   * of it. It is not granted more than that; a holder above it shrinks to it as its requests end.
+   */
+  share?: number;
   /**
    * Where to lease next: "location" from the token's object when it has many isolates as direct
    * holders; "token" from a location's object that serves no other isolate (a lone, sparse one
@@ -66,6 +77,28 @@ export function routeViaLocation(leases: ReadonlyMap<string, Lease>, holder: str
 export interface Lease {
   permits: number;
   expiresAt: number;
+  /** The holder's estimate of what it needs (LeaseRequest.demand); absent: `permits`. */
+  demand?: number;
+}
+
+/** A holder that asked and got nothing counts in the fair shares this long (it asks again sooner while it waits). */
+export const INTEREST_TTL_MS = 2_000;
+
+/**
+ * Max-min fair share of `pie` for `holder` (water-filling): holders needing less than an even
+ * split get what they need, and what they leave is split evenly among the rest.
+ */
+export function fairShare(demands: readonly number[], holderDemand: number, pie: number): number {
+  const sorted = [...demands].sort((a, b) => a - b);
+  let left = pie;
+  let n = sorted.length;
+  for (const d of sorted) {
+    const even = left / n;
+    if (d >= even) return Math.min(holderDemand, even);
+    left -= d;
+    n--;
+  }
+  return holderDemand;
 }
 
 /** Permits held by unexpired leases, leaving out `except`. */
@@ -80,19 +113,33 @@ export function livePermits(leases: ReadonlyMap<string, Lease>, now: number, exc
 /**
  * The one rule: a holder gets what it wants, but never so much that the live leases of all
  * holders together exceed the limit. Asking for less than it holds returns the difference.
+ * When the holders together need more than the limit (`pie`, the limit unless a parent's share
+ * is smaller), a holder does not grow past its fair share; it keeps what it holds (up to what it
+ * asks), since its requests may be using it.
  */
 export function decideLease(
   leases: ReadonlyMap<string, Lease>,
-  req: Pick<LeaseRequest, "holder" | "want" | "limit" | "ttlMs">,
+  req: Pick<LeaseRequest, "holder" | "want" | "limit" | "ttlMs" | "demand">,
   now: number,
-): { granted: number; lease: Lease | undefined; short: boolean } {
+  pie: number = req.limit,
+): { granted: number; lease: Lease | undefined; short: boolean; share?: number } {
   const others = livePermits(leases, now, req.holder);
-  const granted = Math.max(0, Math.min(req.want, req.limit - others));
-  return {
-    granted,
-    lease: granted > 0 ? { permits: granted, expiresAt: now + req.ttlMs } : undefined,
-    short: granted < req.want,
-  };
+  const demand = req.demand ?? req.want;
+  const demands = [demand];
+  for (const [holder, lease] of leases) if (holder !== req.holder && lease.expiresAt > now) demands.push(lease.demand ?? lease.permits);
+  const total = demands.reduce((a, b) => a + b, 0);
+  let cap = req.want;
+  let share: number | undefined;
+  if (total > pie) {
+    share = fairShare(demands, demand, pie);
+    const own = leases.get(req.holder);
+    const held = own !== undefined && own.expiresAt > now ? own.permits : 0;
+    cap = Math.min(req.want, Math.max(Math.ceil(share), held));
+  }
+  const granted = Math.max(0, Math.floor(Math.min(cap, req.limit - others)));
+  // A holder that got nothing but still needs permits is remembered briefly, so others' shares leave room for it.
+  const lease = granted > 0 ? { permits: granted, expiresAt: now + req.ttlMs, demand } : req.want > 0 && demand > 0 ? { permits: 0, expiresAt: now + Math.min(req.ttlMs, INTEREST_TTL_MS), demand } : undefined;
+  return { granted, lease, short: granted < req.want, ...(share !== undefined ? { share } : {}) };
 }
 
 /**

@@ -107,3 +107,17 @@ export function retryAfterSeconds(p: { queuedAhead: number; inUse: number; meanH
   const seconds = ((p.queuedAhead + 1) * (p.meanHoldMs ?? 1_000)) / Math.max(1, p.inUse) / 1_000;
   return Math.max(1, Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(seconds)));
 }
+
+/** Weight of the newest measurement in a pool's arrival rate (per call). */
+export const RATE_EWMA_WEIGHT = 0.5;
+
+/**
+ * The permits this isolate needs by Little's law: its arrival rate times the mean time a permit is
+ * held here, and never less than what is in use. Unlike `want`, it does not swell with a queue
+ * that waits for a far object's answer, so fair shares follow real demand. Fractional: a sparse
+ * isolate needs a small part of a permit. Without a hold time yet, `want` stands in.
+ */
+export function demandEstimate(p: { ratePerMs: number | undefined; meanHoldMs: number | undefined; inUse: number; want: number }): number {
+  if (p.ratePerMs === undefined || p.meanHoldMs === undefined) return p.want;
+  return Math.max(p.inUse, p.ratePerMs * p.meanHoldMs);
+}

@@ -2,7 +2,9 @@ import type { LeaseGrant, LeaseRequest } from "./lease-ledger";
 import {
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_TIMINGS,
+  demandEstimate,
   type LeaseTimings,
+  RATE_EWMA_WEIGHT,
   MAX_WAIT_CEILING_MS,
   leaseWant,
   nextHeadroom,
@@ -282,6 +284,7 @@ export class PermitPools {
     const seq = pool.arrivals;
     const used = pool.used;
     pool.used = 0;
+    this.measureRate(pool, startedAt);
     const request: LeaseRequest = {
       tokenId: pool.tokenId,
       holder: this.holder,
@@ -289,6 +292,7 @@ export class PermitPools {
       limit: pool.limit,
       ttlMs: this.timings.leaseTtlMs,
       used,
+      demand: demandEstimate({ ratePerMs: pool.ratePerMs, meanHoldMs: pool.meanHoldMs, inUse: pool.inUse, want }),
     };
     const inflight: NonNullable<Pool["inflight"]> = { want, startedAt, done: Promise.resolve({ seq, short: false, failed: false }) };
     pool.inflight = inflight;
@@ -333,6 +337,18 @@ export class PermitPools {
       return outcome;
     })();
     return inflight.done;
+  }
+
+  /** Updates the pool's arrival rate from the acquires since the last call. */
+  private measureRate(pool: Pool, now: number): void {
+    const mark = pool.rateMark;
+    pool.rateMark = { at: now, arrivals: pool.arrivals };
+    if (mark === undefined || now - mark.at < this.timings.pollMs) {
+      if (mark !== undefined) pool.rateMark = mark; // too short a window to measure: keep counting from the old mark
+      return;
+    }
+    const rate = (pool.arrivals - mark.arrivals) / (now - mark.at);
+    pool.ratePerMs = pool.ratePerMs === undefined ? rate : pool.ratePerMs + RATE_EWMA_WEIGHT * (rate - pool.ratePerMs);
   }
 
   private keepAlive(pool: Pool): void {

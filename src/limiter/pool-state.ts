@@ -73,6 +73,9 @@ export interface Pool {
   failedAt: number;
   /** Mean time a permit was held here (exponentially weighted), for Retry-After; undefined until one was released. */
   meanHoldMs: number | undefined;
+  /** Acquires per ms (exponentially weighted over calls), and the arrivals and local time it was last measured at. */
+  ratePerMs: number | undefined;
+  rateMark: { at: number; arrivals: number } | undefined;
   /** Renewal timers of permits in use. */
   timers: Set<ReturnType<typeof setInterval>>;
 }
@@ -106,6 +109,8 @@ export function emptyPool(tokenId: string, ns: LimiterNamespace | undefined): Po
     handBackPending: false,
     failedAt: -Infinity,
     meanHoldMs: undefined,
+    ratePerMs: undefined,
+    rateMark: undefined,
     timers: new Set(),
   };
 }

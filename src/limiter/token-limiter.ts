@@ -123,9 +123,10 @@ export class TokenLimiter extends DurableObject<Env> {
       }
       grant = {
         granted: decision.granted,
-        expiresAt: decision.lease?.expiresAt ?? 0,
+        expiresAt: decision.granted > 0 ? decision.lease!.expiresAt : 0,
         revoked: false,
         contended: now < this.contendedUntil || isTight(livePermits(this.leases, now), req.limit),
+        ...(decision.share !== undefined ? { share: decision.share } : {}),
         ...(routeViaLocation(this.leases, req.holder, now) ? { route: "location" as const } : {}),
       };
     }

@@ -13,8 +13,11 @@ class FakeToken implements Parent {
   expiredAt: number | undefined;
   loseNext = 0;
   calls: LeaseRequest[] = [];
+  /** While set, answers wait for it (a far or slow token object). */
+  gate: Promise<void> | undefined;
   async lease(req: LeaseRequest): Promise<LeaseGrant> {
     this.calls.push(req);
+    if (this.gate) await this.gate;
     if (this.revoked) return { granted: 0, expiresAt: 0, revoked: true, contended: false, ...(this.expiredAt !== undefined ? { expiredAt: this.expiredAt } : {}) };
     const now = Date.now();
     const d = decideLease(this.leases, req, now);
@@ -24,7 +27,13 @@ class FakeToken implements Parent {
       this.loseNext--;
       throw new Error("answer lost");
     }
-    return { granted: d.granted, expiresAt: d.lease?.expiresAt ?? 0, revoked: false, contended: d.short || isTight(livePermits(this.leases, now), req.limit) };
+    return {
+      granted: d.granted,
+      expiresAt: d.granted > 0 ? d.lease!.expiresAt : 0,
+      revoked: false,
+      contended: d.short || isTight(livePermits(this.leases, now), req.limit),
+      ...(d.share !== undefined ? { share: d.share } : {}),
+    };
   }
   live(): number {
     return livePermits(this.leases, Date.now());
@@ -84,6 +93,58 @@ describe("BlockLedger: the per-location level", () => {
     expect(loc.box.ledger.state().subLeased).toBeGreaterThanOrEqual(4);
     expect(loc.box.ledger.state().subLeased).toBeLessThanOrEqual(loc.box.ledger.state().block);
     permits.forEach((p) => p.release());
+  });
+
+  it("serves its isolates from a fresh block at once while its call to the token's object is still out", async () => {
+    const loc = location("syd");
+    const a = permitOf(await new PermitPools("iso-a").acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns }));
+    const block = loc.box.ledger.state().block;
+    expect(block).toBeGreaterThanOrEqual(2);
+    // Past renewAheadMs the next call renews the block in the background; the token's object is far and slow.
+    await vi.advanceTimersByTimeAsync(300);
+    let open = () => {};
+    token.gate = new Promise<void>((resolve) => (open = resolve));
+    const callsBefore = token.calls.length;
+    const pending = new PermitPools("iso-b").acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns, maxWaitMs: 0 });
+    await vi.advanceTimersByTimeAsync(25); // the location waits GROW_WAIT_MS for a near answer, no longer
+    const b = await pending;
+    expect(b.ok).toBe(true);
+    expect(token.calls.length).toBe(callsBefore + 1); // the renewal went out, and was not waited for
+    open();
+    token.gate = undefined;
+    await flush();
+    expect(loc.box.ledger.state().subLeased).toBeLessThanOrEqual(loc.box.ledger.state().block);
+    a.release();
+    permitOf(b).release();
+  });
+
+  it("tells the token's object what its isolates need (their demand), and is held to its fair share when the token is over-asked", async () => {
+    const near = location("fra");
+    const far = location("syd");
+    const x = new PermitPools("iso-x");
+    // Near takes the whole limit while it is free.
+    const held: Permit[] = [];
+    for (let i = 0; i < 4; i++) held.push(permitOf(await x.acquire(tokenNs, TOKEN, 4, () => {}, { location: near.ns })));
+    expect(near.box.ledger.state().block).toBe(4);
+    // An isolate at far needs 4: the locations together need more than the limit, so each is held to a share of 2.
+    const ask = { tokenId: TOKEN, holder: "iso-y", want: 4, limit: 4, ttlMs: 10_000, used: 0, demand: 4 };
+    expect(await far.box.ledger.lease(ask)).toMatchObject({ granted: 0 });
+    const farCall = token.calls.filter((c) => c.holder.startsWith("loc:syd")).at(-1)!;
+    expect(farCall.demand).toBe(4);
+    expect(token.leases.get(farCall.holder)).toMatchObject({ permits: 0, demand: 4 }); // remembered while it waits
+    // Near's requests end; within two block renewals (the first learns its share) its block is cut to the share…
+    held.forEach((p) => p.release());
+    for (let i = 0; i < 2; i++) {
+      await vi.advanceTimersByTimeAsync(600);
+      expect((await far.box.ledger.lease(ask)).granted).toBeLessThanOrEqual(2); // far never grows past its share either
+      permitOf(await x.acquire(tokenNs, TOKEN, 4, () => {}, { location: near.ns })).release();
+      await flush();
+    }
+    expect(near.box.ledger.state().block).toBeLessThanOrEqual(2);
+    // …and far gets its share.
+    await vi.advanceTimersByTimeAsync(600);
+    expect(await far.box.ledger.lease(ask)).toMatchObject({ granted: 2 });
+    expect(token.live()).toBeLessThanOrEqual(4);
   });
 
   it("passes revocation down within one block check-in", async () => {

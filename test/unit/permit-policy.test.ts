@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Lease, decideLease, earliestExpiry, expiredHolders, isTight, livePermits } from "../../src/limiter/lease-ledger";
+import { INTEREST_TTL_MS, type Lease, decideLease, earliestExpiry, expiredHolders, fairShare, isTight, livePermits } from "../../src/limiter/lease-ledger";
 import {
+  demandEstimate,
   INITIAL_HEADROOM,
   type PoolView,
   leaseWant,
@@ -83,6 +84,16 @@ describe("retryAfterSeconds: computed from what the pool knows", () => {
   });
 });
 
+describe("demandEstimate: what an isolate reports it needs", () => {
+  it("is arrival rate times mean hold (Little's law), at least what is in use, and `want` until both are measured", () => {
+    expect(demandEstimate({ ratePerMs: 0.375, meanHoldMs: 20, inUse: 3, want: 100 })).toBeCloseTo(7.5); // a long queue does not inflate it
+    expect(demandEstimate({ ratePerMs: 0.00025, meanHoldMs: 50, inUse: 0, want: 2 })).toBeCloseTo(0.0125); // a sparse isolate needs a sliver
+    expect(demandEstimate({ ratePerMs: 0.001, meanHoldMs: 100, inUse: 4, want: 5 })).toBe(4);
+    expect(demandEstimate({ ratePerMs: undefined, meanHoldMs: 20, inUse: 0, want: 3 })).toBe(3);
+    expect(demandEstimate({ ratePerMs: 0.1, meanHoldMs: undefined, inUse: 0, want: 2 })).toBe(2);
+  });
+});
+
 describe("decideLease: the Durable Object's rule", () => {
   const ttlMs = 10_000;
   const leases = (entries: [string, number, number][]) => new Map<string, Lease>(entries.map(([h, permits, expiresAt]) => [h, { permits, expiresAt }]));
@@ -90,14 +101,43 @@ describe("decideLease: the Durable Object's rule", () => {
   it("grants what is asked while it fits", () => {
     expect(decideLease(leases([["b", 3, 5_000]]), { holder: "a", want: 4, limit: 10, ttlMs }, 1_000)).toEqual({
       granted: 4,
-      lease: { permits: 4, expiresAt: 11_000 },
+      lease: { permits: 4, expiresAt: 11_000, demand: 4 },
       short: false,
     });
   });
 
   it("grants only what is left, and says it fell short", () => {
     expect(decideLease(leases([["b", 8, 5_000]]), { holder: "a", want: 4, limit: 10, ttlMs }, 1_000)).toMatchObject({ granted: 2, short: true });
-    expect(decideLease(leases([["b", 10, 5_000]]), { holder: "a", want: 1, limit: 10, ttlMs }, 1_000)).toEqual({ granted: 0, lease: undefined, short: true });
+    // Nothing left: a holds nothing, but is remembered briefly with its demand (a waiting holder).
+    expect(decideLease(leases([["b", 10, 5_000]]), { holder: "a", want: 1, limit: 10, ttlMs }, 1_000)).toMatchObject({
+      granted: 0,
+      lease: { permits: 0, expiresAt: 1_000 + INTEREST_TTL_MS, demand: 1 },
+      short: true,
+    });
+  });
+
+  it("splits the limit max-min fairly by demand: small needs met, the rest split evenly", () => {
+    expect(fairShare([2, 10, 10], 2, 12)).toBe(2);
+    expect(fairShare([2, 10, 10], 10, 12)).toBe(5);
+    expect(fairShare([1, 1], 1, 10)).toBe(1);
+    expect(fairShare([30, 30, 30, 30, 30], 30, 100)).toBe(20);
+    expect(fairShare([0.2, 0.3, 50], 50, 10)).toBeCloseTo(9.5);
+  });
+
+  it("when holders need more than the limit, a holder does not grow past its fair share but keeps what it holds", () => {
+    // b holds 8 and needs 8; a needs 8: shares are 5 each. a gets only the 2 that are free, b may keep its 8 (its requests may use them).
+    const l = new Map<string, Lease>([["b", { permits: 8, expiresAt: 5_000, demand: 8 }]]);
+    const first = decideLease(l, { holder: "a", want: 8, limit: 10, ttlMs, demand: 8 }, 1_000);
+    expect(first).toMatchObject({ granted: 2, short: true, share: 5 });
+    l.set("a", first.lease!);
+    l.set("b", { permits: 7, expiresAt: 5_000, demand: 8 }); // b handed one back
+    expect(decideLease(l, { holder: "b", want: 9, limit: 10, ttlMs, demand: 8 }, 1_000)).toMatchObject({ granted: 7, share: 5 }); // one is free, but b is past its share
+    // a, waiting with 2, gets more as b shrinks towards its share.
+    l.set("a", { permits: 2, expiresAt: 11_000, demand: 8 });
+    l.set("b", { permits: 5, expiresAt: 11_000, demand: 8 });
+    expect(decideLease(l, { holder: "a", want: 8, limit: 10, ttlMs, demand: 8 }, 1_000)).toMatchObject({ granted: 5, share: 5 });
+    // Below the limit in total, nobody is capped.
+    expect(decideLease(new Map([["b", { permits: 2, expiresAt: 5_000, demand: 2 }]]), { holder: "a", want: 7, limit: 10, ttlMs, demand: 7 }, 1_000)).not.toHaveProperty("share");
   });
 
   it("takes back permits when asked for fewer, and drops the lease on want 0", () => {
@@ -124,17 +164,21 @@ describe("decideLease: the Durable Object's rule", () => {
   });
 
   it("keeps the sum of live leases within the limit for any sequence of requests", () => {
-    const request = fc.record({ holder: fc.constantFrom("a", "b", "c", "d"), want: fc.nat(12), dt: fc.nat(4_000) });
+    // Demands are estimates (fractional, and unrelated to want): they change who may grow, never the sum.
+    const request = fc.record({ holder: fc.constantFrom("a", "b", "c", "d"), want: fc.nat(12), dt: fc.nat(4_000), demand: fc.option(fc.double({ min: 0, max: 20, noNaN: true }), { nil: undefined }) });
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 }), fc.array(request, { maxLength: 60 }), (limit, requests) => {
         const l = new Map<string, Lease>();
         let now = 0;
         for (const r of requests) {
           now += r.dt;
-          const d = decideLease(l, { holder: r.holder, want: r.want, limit, ttlMs }, now);
+          const held = (l.get(r.holder)?.expiresAt ?? 0) > now ? l.get(r.holder)!.permits : 0;
+          const d = decideLease(l, { holder: r.holder, want: r.want, limit, ttlMs, demand: r.demand }, now);
           if (d.lease) l.set(r.holder, d.lease);
           else l.delete(r.holder);
-          if (d.granted > r.want || livePermits(l, now) > limit) return false;
+          if (d.granted > r.want || livePermits(l, now) > limit || !Number.isInteger(d.granted)) return false;
+          // Never takes back what a holder still asks for: its requests may be using it.
+          if (d.granted < Math.min(held, r.want)) return false;
         }
         return true;
       }),

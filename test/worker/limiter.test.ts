@@ -48,10 +48,11 @@ describe("TokenLimiter: leases", () => {
     expect(await stub.lease(req("b", 4))).toMatchObject({ granted: 2 }); // nothing freed yet
     expect(await stub.lease(req("a", 1))).toMatchObject({ granted: 1 }); // a hands back two
     expect(await stub.lease(req("b", 4))).toMatchObject({ granted: 4 });
-    expect(await stub.lease(req("c", 1))).toMatchObject({ granted: 0 });
+    expect(await stub.lease(req("c", 1))).toMatchObject({ granted: 0, contended: true });
     const state = await stub.state();
     expect(state.leasedPermits).toBe(5);
-    expect(Object.fromEntries(state.leases.map((l) => [l.holder, l.permits]))).toEqual({ a: 1, b: 4 });
+    // c got nothing but is remembered, holding 0, so the fair shares leave room for it (INTEREST_TTL_MS).
+    expect(Object.fromEntries(state.leases.map((l) => [l.holder, l.permits]))).toEqual({ a: 1, b: 4, c: 0 });
   });
 
   it("sets a deadline on each lease and drops the lease on want 0", async () => {
@@ -137,12 +138,14 @@ describe("TokenLimiter: expiry", () => {
     expect(await storedLeaseKeys(stub)).toContain("lease:vanished");
     // ...and out of storage after it.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect((await storedLeaseKeys(stub)).sort()).toEqual(["lease:alive"]);
-    // The live lease keeps an alarm scheduled; once it is handed back, none is left.
+    // "late" got nothing: its entry (0 permits, its demand) lives until its own, shorter deadline.
+    expect((await storedLeaseKeys(stub)).sort()).toEqual(["lease:alive", "lease:late"]);
+    // The live lease keeps an alarm scheduled; once every lease is handed back, none is left.
     expect(await runInDurableObject(stub, (_i: TokenLimiter, state) => state.storage.getAlarm())).not.toBeNull();
     await stub.lease(req("alive", 0));
-    expect(await runInDurableObject(stub, (_i: TokenLimiter, state) => state.storage.getAlarm())).toBeNull();
     expect((await stub.lease(req("late", 4))).granted).toBe(4);
+    await stub.lease(req("late", 0));
+    expect(await runInDurableObject(stub, (_i: TokenLimiter, state) => state.storage.getAlarm())).toBeNull();
   });
 });
 
