@@ -41,6 +41,17 @@ async function delayedUpstream(delayMs: number): Promise<Upstream> {
   return up;
 }
 
+interface HotRow {
+  connections: number;
+  okPerSecond: number;
+  refusedPerSecond: number;
+  other: number;
+  maxInFlight: number;
+  p50: number;
+  p99: number;
+  doCallsPerSecond: number;
+}
+
 export async function run(ctx: BenchContext): Promise<string> {
   const upstream = await delayedUpstream(DELAY_MS);
   const worker = await startAuthorizer();
@@ -58,57 +69,82 @@ export async function run(ctx: BenchContext): Promise<string> {
     }
   };
   const duration = ctx.options.quick ? 2 : 4;
-  const rows: string[][] = [];
-  const results: unknown[] = [];
-  for (const connections of [limit / 2, limit, limit + limit / 2, limit * 4]) {
-    const url = `${worker.harness.url}/api/v1/query?query=up`;
-    await runWrk({ url, headers: { authorization: `Bearer ${token.value}` } }, { connections, durationSeconds: 1, tmpDir: ctx.tmpDir, threads: 2 });
-    upstream.maxInFlight = 0;
-    const calls0 = await limiterState();
-    const r = await runWrk(
-      { url, headers: { authorization: `Bearer ${token.value}` }, countStatuses: true },
-      { connections, durationSeconds: duration, tmpDir: ctx.tmpDir, threads: 2 },
-    );
-    const calls1 = await limiterState();
-    const ok = r.statuses["200"] ?? 0;
-    const refused = r.statuses["429"] ?? 0;
-    const other = r.requests - ok - refused;
-    const row = {
-      connections,
-      okPerSecond: ok / r.durationSeconds,
-      refusedPerSecond: refused / r.durationSeconds,
-      other,
-      maxInFlight: upstream.maxInFlight,
-      p50: r.latencyUs.p50,
-      p99: r.latencyUs.p99,
-      doCallsPerSecond: (calls1 - calls0) / r.durationSeconds,
-    };
-    results.push(row);
-    rows.push([
-      String(connections),
-      fmt(row.okPerSecond),
-      fmt(row.refusedPerSecond),
-      String(other),
-      `${row.maxInFlight} ${row.maxInFlight <= limit ? "≤" : ">"} ${limit}`,
-      ms(row.p50),
-      ms(row.p99),
-      Number.isFinite(row.doCallsPerSecond) ? fmt(row.doCallsPerSecond, 1) : "—",
-    ]);
-    ctx.log(`hot token c=${connections}: ${fmt(row.okPerSecond)} ok/s, ${fmt(row.refusedPerSecond)} 429/s, max in flight ${row.maxInFlight}`);
+  // Rounds interleave the connection counts, so a burst of load from elsewhere on a shared machine
+  // hits one round, not one row; each figure is the median over the rounds, and the ratio is the
+  // median of the per-round ratios (4 × vs 1 × the limit, measured minutes apart at most).
+  const rounds = ctx.options.quick ? 1 : 3;
+  const counts = [limit / 2, limit, limit + limit / 2, limit * 4];
+  const url = `${worker.harness.url}/api/v1/query?query=up`;
+  const measured = new Map<number, HotRow[]>(counts.map((c) => [c, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const connections of counts) {
+      await runWrk({ url, headers: { authorization: `Bearer ${token.value}` } }, { connections, durationSeconds: 1, tmpDir: ctx.tmpDir, threads: 2 });
+      upstream.maxInFlight = 0;
+      const calls0 = await limiterState();
+      const r = await runWrk(
+        { url, headers: { authorization: `Bearer ${token.value}` }, countStatuses: true },
+        { connections, durationSeconds: duration, tmpDir: ctx.tmpDir, threads: 2 },
+      );
+      const calls1 = await limiterState();
+      const ok = r.statuses["200"] ?? 0;
+      const refused = r.statuses["429"] ?? 0;
+      const row: HotRow = {
+        connections,
+        okPerSecond: ok / r.durationSeconds,
+        refusedPerSecond: refused / r.durationSeconds,
+        other: r.requests - ok - refused,
+        maxInFlight: upstream.maxInFlight,
+        p50: r.latencyUs.p50,
+        p99: r.latencyUs.p99,
+        doCallsPerSecond: (calls1 - calls0) / r.durationSeconds,
+      };
+      measured.get(connections)!.push(row);
+      ctx.log(`hot token round ${round + 1}/${rounds} c=${connections}: ${fmt(row.okPerSecond)} ok/s, ${fmt(row.refusedPerSecond)} 429/s, max in flight ${row.maxInFlight}`);
+    }
   }
-  const okAt = (c: number) => (results as { connections: number; okPerSecond: number }[]).find((r) => r.connections === c)?.okPerSecond ?? Number.NaN;
-  const ratio = okAt(limit * 4) / okAt(limit);
-  ctx.results.hotToken = { limit, delayMs: DELAY_MS, rows: results, admitted4xOver1x: ratio };
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  };
+  const results = counts.map((connections) => {
+    const rs = measured.get(connections)!;
+    const pick = (f: (r: HotRow) => number) => median(rs.map(f));
+    return {
+      connections,
+      okPerSecond: pick((r) => r.okPerSecond),
+      refusedPerSecond: pick((r) => r.refusedPerSecond),
+      other: Math.max(...rs.map((r) => r.other)),
+      maxInFlight: Math.max(...rs.map((r) => r.maxInFlight)),
+      p50: pick((r) => r.p50),
+      p99: pick((r) => r.p99),
+      doCallsPerSecond: pick((r) => r.doCallsPerSecond),
+    };
+  });
+  const rows = results.map((row) => [
+    String(row.connections),
+    fmt(row.okPerSecond),
+    fmt(row.refusedPerSecond),
+    String(row.other),
+    `${row.maxInFlight} ${row.maxInFlight <= limit ? "≤" : ">"} ${limit}`,
+    ms(row.p50),
+    ms(row.p99),
+    Number.isFinite(row.doCallsPerSecond) ? fmt(row.doCallsPerSecond, 1) : "—",
+  ]);
+  const perRound = Array.from({ length: rounds }, (_, i) => measured.get(limit * 4)![i]!.okPerSecond / measured.get(limit)![i]!.okPerSecond);
+  const ratio = median(perRound);
+  ctx.results.hotToken = { limit, delayMs: DELAY_MS, rounds, rows: results, admitted4xOver1xPerRound: perRound, admitted4xOver1x: ratio };
   await worker.harness.stop();
   await new Promise((ok) => upstream.server.close(ok));
   return [
-    `## One hot token (limit ${limit} concurrent, upstream answers after ${DELAY_MS} ms, ${duration} s per row, one isolate)`,
+    `## One hot token (limit ${limit} concurrent, upstream answers after ${DELAY_MS} ms, ${duration} s per row, median of ${rounds} interleaved round${rounds > 1 ? "s" : ""}, one isolate)`,
     "",
     `Little's law caps one token at limit ÷ upstream latency = ${limit} ÷ ${DELAY_MS} ms = ${fmt((limit * 1000) / DELAY_MS)} req/s here.`,
     "",
     table(["connections", "2xx/s", "429/s", "other", "upstream max in flight", "p50", "p99", "token object lease calls/s"], rows),
     "",
     // Issue 11's target: ≥ 0.9 (requests past the limit wait for a permit instead of a 429 retried at once).
+    `Per round, 4 × ÷ 1 ×: ${perRound.map((r) => r.toFixed(2)).join(", ")}.`,
+    "",
     `hot-token: admitted_4x_over_1x=${ratio.toFixed(2)}`,
   ].join("\n");
 }

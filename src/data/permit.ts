@@ -14,7 +14,8 @@ import { shippingNamespace } from "./usage";
  * that disconnects meanwhile leaves the queue through `signal`.
  */
 export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, request?: Request): Promise<Permit> {
-  const maxWaitMs = Number(env.PERMIT_MAX_WAIT_MS);
+  // The tier's wait when it sets one, else the Worker's (PERMIT_MAX_WAIT_MS); the pool caps either at 5 s.
+  const maxWaitMs = record.max_wait_ms ?? Number(env.PERMIT_MAX_WAIT_MS);
   const colo = (request?.cf as { colo?: unknown } | undefined)?.colo;
   const result = await acquirePermit(shippingNamespace(env.TOKEN_LIMITER), record.token_id, record.concurrency, (p) => ctx.waitUntil(p), {
     signal: request?.signal,

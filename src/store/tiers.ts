@@ -1,6 +1,6 @@
-import { Tier } from "../tokens/tier";
+import { Tier, type TierRow } from "../tokens/tier";
 
-export { Tier };
+export { Tier, type TierRow };
 
 /** Rows of `tiers` (the shape: src/tokens/tier.ts). Seeded by the migration, read-only here. */
 const COLUMNS = `id, name, type, cloud_provider, compute_cost_per_hour, access_token_concurrent_requests,
@@ -12,6 +12,7 @@ export async function listTiers(db: D1Database): Promise<Tier[]> {
   return results;
 }
 
-export async function getTier(db: D1Database, id: number): Promise<Tier | null> {
-  return db.prepare(`SELECT ${COLUMNS} FROM tiers WHERE id = ?1`).bind(id).first<Tier>();
+/** One tier with what only the Worker uses (the permit wait). */
+export async function getTier(db: D1Database, id: number): Promise<TierRow | null> {
+  return db.prepare(`SELECT ${COLUMNS}, access_token_max_wait_ms FROM tiers WHERE id = ?1`).bind(id).first<TierRow>();
 }

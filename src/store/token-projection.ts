@@ -27,11 +27,13 @@ export interface ProjectionRow {
   insert_url: string | null;
   select_url: string | null;
   concurrency: number;
+  /** The tier's wait for a permit, ms; null: the Worker's default. */
+  max_wait_ms: number | null;
 }
 
 const JOIN = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_at, t.allowed_networks, t.labels, t.secret_hash,
     d.id AS deployment_id, d.type AS deployment_type, d.upstream_url, d.insert_url, d.select_url,
-    tr.access_token_concurrent_requests AS concurrency
+    tr.access_token_concurrent_requests AS concurrency, tr.access_token_max_wait_ms AS max_wait_ms
   FROM access_tokens t
   JOIN deployments d ON d.id = t.deployment_id
   JOIN tiers tr ON tr.id = d.tier_id
@@ -59,6 +61,7 @@ export function toTokenRecord(row: ProjectionRow): TokenRecord {
   if (row.select_url !== null) record.select_url = row.select_url;
   if (row.expires_at !== null) record.expires_at = row.expires_at;
   if (row.allowed_networks !== null) record.allowed_networks = [...fromJson<readonly string[]>(row.allowed_networks)];
+  if (row.max_wait_ms !== null) record.max_wait_ms = row.max_wait_ms;
   if (row.labels !== null) record.labels = { ...fromJson<Readonly<Record<string, string>>>(row.labels) };
   return TokenRecord.parse(record);
 }

@@ -16,6 +16,8 @@ export const TokenRecord = z.object({
   tenant_id: z.string().optional(),
   /** Concurrent requests allowed for this token (from the deployment's tier). */
   concurrency: z.number().int().positive(),
+  /** Longest wait for a permit before the 429, ms (from the deployment's tier); absent: the Worker's PERMIT_MAX_WAIT_MS. */
+  max_wait_ms: z.number().int().min(0).max(5_000).optional(),
   /** single_node: the VictoriaMetrics base URL. */
   upstream_url: z.string().optional(),
   /** cluster: vminsert and vmselect base URLs. */

@@ -10,7 +10,7 @@ import {
 import { insertAudit, insertAuditIfTokenExists } from "../store/audit";
 import { runBatch } from "../store/batch";
 import type { Deployment } from "../store/deployments";
-import { getTier, type Tier } from "../store/tiers";
+import { getTier, type TierRow } from "../store/tiers";
 import { decryptSecret, encryptSecret, hashSecret } from "../token/crypto";
 import { generateSecret, maskSecret } from "../token/format";
 import type { Caller } from "./actor";
@@ -98,7 +98,7 @@ export function policyDetail(token: AccessTokenRow): Record<string, unknown> {
 }
 
 /** After the batch: refuses with 409 when the cap held the insert back, else publishes the projection. */
-export async function completeToken(env: Env, creation: TokenCreation, inserted: D1Result, deployment: Deployment, tier: Tier): Promise<CreatedToken> {
+export async function completeToken(env: Env, creation: TokenCreation, inserted: D1Result, deployment: Deployment, tier: TierRow): Promise<CreatedToken> {
   if (inserted.meta.changes !== 1) throw tokenLimitReached(tier.access_token_limit);
   const { token, secret } = creation;
   await publishProjections(env, [{ secretHash: token.secret_hash, record: recordFor(token, deployment, tier) }]);

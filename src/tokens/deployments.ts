@@ -3,7 +3,7 @@ import { revokeDeploymentTokens, revokedTokens } from "../store/access-tokens";
 import { insertAudit, insertAuditForLiveTokens } from "../store/audit";
 import { runBatch } from "../store/batch";
 import { type Deployment, insertDeployment, markDeploymentDeleted, updateDeployment as writeDeployment } from "../store/deployments";
-import { getTier, type Tier } from "../store/tiers";
+import { getTier, type TierRow } from "../store/tiers";
 import { loadDeploymentTokenRecords } from "../store/token-projection";
 import type { Caller } from "./actor";
 import { auditEntry } from "./audit";
@@ -36,7 +36,7 @@ export interface DeploymentChanges {
  * The tier a request names, which must exist. A tier's `type` is informative only: here a tier is
  * a set of token limits, so any tier may serve either deployment type.
  */
-async function tierFor(env: Env, tierId: number): Promise<Tier> {
+async function tierFor(env: Env, tierId: number): Promise<TierRow> {
   const tier = await getTier(env.DB, tierId);
   if (!tier) throw invalidRequest("tier", `no tier with id ${tierId}; list them with GET /admin/api/v1/tiers`);
   return tier;

@@ -3,7 +3,7 @@ import { revocationIncomplete } from "../errors";
 import { expireToken, revokeToken } from "../limiter/isolate-permits";
 import type { AccessTokenRow, TokenRef } from "../store/access-tokens";
 import type { Deployment } from "../store/deployments";
-import type { Tier } from "../store/tiers";
+import type { TierRow } from "../store/tiers";
 import { deleteTokenProjection, putTokenProjection, toTokenRecord } from "../store/token-projection";
 import type { TokenRecord } from "../store/token-record";
 
@@ -16,7 +16,7 @@ import type { TokenRecord } from "../store/token-record";
 export function recordFor(
   token: Pick<AccessTokenRow, "id" | "type" | "tenant_id" | "expires_at" | "allowed_networks" | "labels">,
   deployment: Deployment,
-  tier: Tier,
+  tier: TierRow,
 ): TokenRecord {
   return toTokenRecord({
     token_id: token.id,
@@ -31,6 +31,7 @@ export function recordFor(
     insert_url: deployment.insert_url,
     select_url: deployment.select_url,
     concurrency: tier.access_token_concurrent_requests,
+    max_wait_ms: tier.access_token_max_wait_ms,
   });
 }
 

@@ -21,3 +21,10 @@ export const Tier = z.object({
   series_read_per_query: z.number().int(),
 });
 export type Tier = z.infer<typeof Tier>;
+
+/**
+ * A tier as the Worker uses it: the API's fields plus how long a request waits for a permit
+ * before its 429 (ms; null: the Worker's PERMIT_MAX_WAIT_MS). The wait is not in the API's answer:
+ * VictoriaMetrics Cloud's clients refuse fields they do not know.
+ */
+export type TierRow = Tier & { access_token_max_wait_ms: number | null };

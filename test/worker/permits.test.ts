@@ -172,3 +172,48 @@ describe("concurrency permits on the data path", () => {
     expect(JSON.stringify(state.leases)).not.toContain("crashed-isolate");
   });
 });
+
+describe("the wait for a permit, per tier", () => {
+  async function setTierWait(ms: number | null): Promise<void> {
+    const tier = await smallestTier("single_node");
+    await env.DB.prepare("UPDATE tiers SET access_token_max_wait_ms = ?1 WHERE id = ?2").bind(ms, tier.id).run();
+  }
+
+  // What a waiting request sees, sampled while it is pending (a wait shows as a queued acquire).
+  async function mostQueuedWhile(pending: Promise<Response>, tokenId: string): Promise<{ res: Response; mostQueued: number }> {
+    let settled = false;
+    let mostQueued = 0;
+    const done = pending.finally(() => (settled = true));
+    while (!settled) {
+      mostQueued = Math.max(mostQueued, permitPoolStats(tokenId)?.waiting ?? 0);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return { res: await done, mostQueued };
+  }
+
+  it("a tier that waits 0 ms refuses past the limit at once, never queueing (the Worker's default here waits 200 ms)", async () => {
+    await setTierWait(0);
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const held = await fillToLimit(t.value);
+    const { res, mostQueued } = await mostQueuedWhile(query(t.value), t.id);
+    expect(res.status).toBe(429);
+    expect(mostQueued).toBe(0);
+    expect(upstream.calls).toHaveLength(limit);
+    expect(held).toHaveLength(limit);
+  });
+
+  // A tier that waits longer than the Worker's default, admitting a request once another's permit
+  // comes back: test/e2e/permit-wait.e2e.ts. This pool resumes a waiter woken by another
+  // request in that request's context, which workerd itself does not.
+
+  it("the tier's wait is in every token projection, and not in the tier the API lists (VictoriaMetrics Cloud clients refuse unknown fields)", async () => {
+    await setTierWait(300);
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    expect(await smallestTier("single_node")).not.toHaveProperty("access_token_max_wait_ms");
+    const keys = await env.TOKENS_KV.list({ prefix: "token:" });
+    const records = await Promise.all(keys.keys.map((k) => env.TOKENS_KV.get<{ token_id: string; max_wait_ms?: number }>(k.name, "json")));
+    expect(records.find((r) => r?.token_id === t.id)).toMatchObject({ max_wait_ms: 300 });
+  });
+});
