@@ -42,8 +42,9 @@ export function isolateUsage(): UsageAccumulator {
 
 /**
  * Counts one answered request, exactly once, against its token. A request refused before a token
- * was identified (no or unknown credential, throttled address, failed lookup, an expiry found at
- * lookup) names no token and is not counted here.
+ * was identified (no or unknown credential, throttled address, failed lookup) names no token and
+ * is not counted here; a revoked or expired token found by the lookup is (lookup.ts fills
+ * `trace.record` before refusing).
  */
 export function countAnswer(trace: UsageTrace, request: Request, outcome: { response: Response } | { error: unknown }): void {
   const record = trace.record;
@@ -57,8 +58,9 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
     const err = outcome.error;
     // A 401 "unauthorized" after the token was identified comes from its limiter: revoked.
     answer = err instanceof HttpError ? refusalReasonOf(err.code, "revoked") : "internal_error";
-    // Refused by the decision (access level, label scope, address): count what it tried to do.
-    if (trace.class === "other" && err instanceof HttpError && err.status === 403) trace.class = refusedClassOf(record, request.url);
+    // Refused before or by the decision (revoked, expired; access level, label scope, address):
+    // count the class of the API the path names, whatever the token may do.
+    if (trace.class === "other" && err instanceof HttpError) trace.class = refusedClassOf(record, request.url);
   }
   const headers = request.headers;
   const cf = request.cf as { country?: unknown; colo?: unknown } | undefined;
