@@ -9,7 +9,7 @@ import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
 import { decide } from "./decision";
 import { withScopedBody } from "./token-policies";
-import { countAnswer, inFlightOf, newTrace, sweepUsage, type UsageTrace } from "./usage";
+import { countAnswer, countStreamedBytes, inFlightOf, newTrace, sweepUsage, type UsageTrace } from "./usage";
 
 /**
  * The data path, in the order it happens (design §2). Each step throws an HttpError that the
@@ -41,7 +41,8 @@ async function handle(request: Request, env: Env, ctx: WaitUntil, trace: UsageTr
   const forwardFrom = Date.now();
   trace.permitWaitMs = forwardFrom - waitFrom;
   trace.inFlight = inFlightOf(record.token_id);
-  const response = await forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
+  const streamed = (inBytes: number, outBytes: number) => countStreamedBytes(record.token_id, inBytes, outBytes); // bodies without a Content-Length
+  const response = await forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx, streamed); // 7. forward + 8. answer
   trace.upstreamMs = Date.now() - forwardFrom; // to the upstream's headers
   return response;
 }

@@ -53,7 +53,7 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
   let responseBytes: number | undefined;
   if ("response" in outcome) {
     answer = upstreamAnswerOf(outcome.response.status);
-    responseBytes = contentLength(outcome.response.headers);
+    responseBytes = request.method === "HEAD" ? undefined : contentLength(outcome.response.headers); // a HEAD answer has no body
   } else {
     const err = outcome.error;
     // A 401 "unauthorized" after the token was identified comes from its limiter: revoked.
@@ -80,12 +80,20 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
   });
 }
 
+/**
+ * Bytes of bodies without a Content-Length, told by forward.ts once the transfer is over (after
+ * the request was counted): they add to the token's open batch.
+ */
+export function countStreamedBytes(tokenId: string, requestBytes: number, responseBytes: number): void {
+  if (requestBytes > 0 || responseBytes > 0) isolateUsage().addBytes(tokenId, Date.now(), requestBytes, responseBytes);
+}
+
 function refusedClassOf(record: TokenRecord, url: string): UsageClass {
   const grant = { deploymentType: record.deployment_type, access: record.access, tenantId: record.tenant_id };
   return requestClassOf(grant, rawPathOf(url)) ?? "other";
 }
 
-/** Declared body length; a chunked body counts 0 (bytes are not counted as they stream). */
+/** Declared body length; a body without one is counted as it streams (`countStreamedBytes`). */
 function contentLength(headers: Headers): number | undefined {
   const n = Number(headers.get("content-length"));
   return Number.isFinite(n) && n > 0 ? n : undefined;
