@@ -56,7 +56,7 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
     responseBytes = request.method === "HEAD" ? undefined : contentLength(outcome.response.headers); // a HEAD answer has no body
   } else {
     const err = outcome.error;
-    // A 401 "unauthorized" after the token was identified comes from its limiter: revoked.
+    // A 401 "unauthorized" after the token was identified: the lookup or its limiter found it revoked.
     answer = err instanceof HttpError ? refusalReasonOf(err.code, "revoked") : "internal_error";
     // Refused before or by the decision (revoked, expired; access level, label scope, address):
     // count the class of the API the path names, whatever the token may do.
