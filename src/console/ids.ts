@@ -29,6 +29,8 @@ export const ID = {
   copyEndpoint: "copy-endpoint",
   endpointUrl: "endpoint-url",
   deploymentDetails: "deployment-details",
+  deploymentUsage: "deployment-usage",
+  deploymentUsageError: "deployment-usage-error",
   // Access tokens
   tokenCount: "token-count",
   generateOpen: "generate-open",
@@ -73,6 +75,7 @@ export const ID = {
   // Usage dialog
   usageDialog: "usage-dialog",
   usageSubtitle: "usage-subtitle",
+  usageRange: "usage-range",
   usageError: "usage-error",
   usageBody: "usage-body",
   // Delete dialog

@@ -1,5 +1,6 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
+import { DEFAULT_USAGE_RANGE } from "./usage-ranges";
 import { ID } from "./ids";
 import { ExplainDialog } from "./explain-dialog";
 import { UsageDialog } from "./usage-dialog";
@@ -184,6 +185,14 @@ export const OverviewPage: FC<{ nonce: string; id: string }> = ({ nonce, id }) =
       <section class="card" aria-labelledby="details-title">
         <h2 id="details-title">Details</h2>
         <dl id={ID.deploymentDetails} class="details"></dl>
+      </section>
+      <section class="card" aria-labelledby="deployment-usage-title">
+        <h2 id="deployment-usage-title">Usage</h2>
+        <p class="help">All live access tokens, {DEFAULT_USAGE_RANGE.words}. Counts arrive within about a minute of the requests.</p>
+        <p id={ID.deploymentUsageError} class="field-error" role="alert" hidden></p>
+        <div id={ID.deploymentUsage} class="usage" aria-live="polite" aria-busy="true">
+          <p class="help">Loading…</p>
+        </div>
       </section>
     </DeploymentFrame>
   </Layout>

@@ -176,6 +176,15 @@ summary { cursor: pointer; font-weight: 600; color: var(--accent); padding: 0.25
 .explain-result .verdict.refused { color: var(--danger); background: var(--danger-soft); }
 .explain-result pre { margin: 0; padding: 0.6rem 0.8rem; border-radius: var(--radius); background: #161a2b; color: #e8eaf6; overflow-x: auto; font-size: 0.88rem; }
 .explain-result pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.usage-bar { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem 1rem; margin-bottom: 0.75rem; }
+.usage-bar p { margin: 0.5rem 0; }
+.range-picker { display: inline-flex; margin: 0; padding: 0; border: 1px solid var(--border); border-radius: var(--radius); overflow: hidden; }
+.range-picker label { position: relative; padding: 0.4rem 0.9rem; font-weight: 600; color: var(--muted); background: var(--surface); cursor: pointer; }
+.range-picker label + label { border-left: 1px solid var(--border); }
+.range-picker input { position: absolute; inset: 0; margin: 0; opacity: 0; cursor: pointer; }
+.range-picker label:has(input:checked) { background: var(--accent); color: #fff; }
+.range-picker label:has(input:focus-visible) { outline: 3px solid var(--focus); outline-offset: -3px; }
+.usage-traffic { grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); }
 .usage dl { display: grid; gap: 0.5rem 1rem; margin: 0 0 0.75rem; }
 .usage dl > div { min-width: 0; }
 .usage dt { color: var(--muted); font-size: 0.85rem; }

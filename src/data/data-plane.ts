@@ -9,7 +9,7 @@ import { isKnownValidToken, lookupToken } from "./lookup";
 import { takePermit } from "./permit";
 import { decide } from "./decision";
 import { withScopedBody } from "./token-policies";
-import { countAnswer, inFlightOf, newTrace, sweepUsage, type UsageTrace } from "./usage";
+import { countAnswer, countStreamedBytes, inFlightOf, newTrace, sweepUsage, type UsageTrace } from "./usage";
 
 /**
  * The data path, in the order it happens (design §2). Each step throws an HttpError that the
@@ -31,7 +31,7 @@ export async function handleDataRequest(request: Request, env: Env, ctx: WaitUnt
 }
 
 async function handle(request: Request, env: Env, ctx: WaitUntil, trace: UsageTrace): Promise<Response> {
-  const record = (trace.record = await authenticate(env, request.headers)); // 1.–3., behind the failed-auth throttle
+  const record = (trace.record = await authenticate(env, request.headers, trace)); // 1.–3., behind the failed-auth throttle
   const { url, headers } = request;
   const decision = decide(record, rawPathOf(url), rawQueryOf(url), headers.get("cf-connecting-ip"), headers.get("content-type")); // 3a.–5a.
   trace.class = decision.route.requestClass;
@@ -41,7 +41,8 @@ async function handle(request: Request, env: Env, ctx: WaitUntil, trace: UsageTr
   const forwardFrom = Date.now();
   trace.permitWaitMs = forwardFrom - waitFrom;
   trace.inFlight = inFlightOf(record.token_id);
-  const response = await forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx); // 7. forward + 8. answer
+  const streamed = (inBytes: number, outBytes: number) => countStreamedBytes(record.token_id, inBytes, outBytes); // bodies without a Content-Length
+  const response = await forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx, streamed); // 7. forward + 8. answer
   trace.upstreamMs = Date.now() - forwardFrom; // to the upstream's headers
   return response;
 }
@@ -50,17 +51,18 @@ async function handle(request: Request, env: Env, ctx: WaitUntil, trace: UsageTr
  * Steps 1–3 behind the per-client throttle of failed authentications (auth-throttle.ts): a client
  * with too many recent failures gets 429 before any KV or D1 lookup, unless it presents a token
  * this isolate knows to be valid. Every 401 for a presented credential counts as one failure.
- * A header that named a valid token before skips parsing and hashing (credential.ts).
+ * A header that named a valid token before skips parsing and hashing (credential.ts). A revoked or
+ * expired token's record lands in `trace` before its 401, so the refusal is counted for it.
  */
-async function authenticate(env: Env, headers: Headers): Promise<TokenRecord> {
+async function authenticate(env: Env, headers: Headers, trace: UsageTrace): Promise<TokenRecord> {
   const header = headers.get("authorization");
   try {
     const known = header === null ? undefined : knownSecretHash(header);
-    if (known !== undefined && isKnownValidToken(known)) return await lookupToken(env, known); // 3. (never throttled)
+    if (known !== undefined && isKnownValidToken(known)) return await lookupToken(env, known, trace); // 3. (never throttled)
     const secret = readSecret(headers); //                                        1. credential + 2. shape
     const secretHash = await hashSecret(secret);
     refuseIfThrottled(clientKeyOf(headers), isKnownValidToken(secretHash)); //   throttle: 429 before any lookup
-    const record = await lookupToken(env, secretHash); //                        3. lookup by hash
+    const record = await lookupToken(env, secretHash, trace); //                 3. lookup by hash
     rememberCredential(header!, secretHash);
     return record;
   } catch (err) {

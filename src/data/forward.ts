@@ -40,6 +40,13 @@ export interface ForwardLimits {
   timeoutMs: number;
 }
 
+/**
+ * Told, once the transfer is over, the bytes of bodies sent without a Content-Length (a chunked
+ * upload; an answer streamed by the JavaScript relay), counted where their chunks pass anyway.
+ * A body with a Content-Length is left to the caller, which reads the header.
+ */
+export type StreamedBytes = (requestBytes: number, responseBytes: number) => void;
+
 export async function forward(
   request: Request,
   route: Route,
@@ -47,6 +54,7 @@ export async function forward(
   permit: Permit,
   limits: ForwardLimits,
   ctx: WaitUntil,
+  streamed?: StreamedBytes,
 ): Promise<Response> {
   let handedOff = false;
   const deadline = new Deadline(limits.timeoutMs);
@@ -82,13 +90,20 @@ export async function forward(
     // reading or cancelling it, so a relayed one would never end and its permit never return.
     if (!upstream.body || request.method === "HEAD") {
       upstream.body?.cancel().catch(() => undefined);
+      if (upload) streamed?.(upload.bytes(), 0);
       return new Response(null, responseInit(upstream, headers));
     }
 
     const readable = decodeIfUnaccepted(upstream.body, headers, accepted);
-    const relayed = relay(readable, headers.get("content-length"), deadline);
+    const length = headers.get("content-length");
+    const relayed = relay(readable, length, deadline);
     const response = new Response(relayed.stream, responseInit(upstream, headers));
-    ctx.waitUntil(relayed.ended.finally(() => permit.release()));
+    ctx.waitUntil(
+      relayed.ended.finally(() => {
+        permit.release();
+        if (streamed && (upload || length === null)) streamed(upload?.bytes() ?? 0, length === null ? relayed.bytes() : 0);
+      }),
+    );
     handedOff = true;
     return response;
   } finally {
@@ -164,7 +179,7 @@ function relay(body: ReadableStream<Uint8Array>, contentLength: string | null, d
   const length = contentLength === null ? NaN : Number(contentLength);
   if (Number.isSafeInteger(length) && length <= NATIVE_RELAY_MAX_BYTES) {
     const pipe = new FixedLengthStream(length); // the timer of the headers keeps running
-    return { stream: pipe.readable, ended: settle(body.pipeTo(pipe.writable, { signal: deadline.signal }), deadline) };
+    return { stream: pipe.readable, ended: settle(body.pipeTo(pipe.writable, { signal: deadline.signal }), deadline), bytes: () => length };
   }
   return watchedRelay(body, deadline);
 }
@@ -179,6 +194,7 @@ function watchedRelay(body: ReadableStream<Uint8Array>, deadline: Deadline) {
   const reader = body.getReader();
   let chunks = 0;
   let seen = 0;
+  let bytes = 0; // relayed, for per-token usage
   let reading = false;
   let finish!: () => void;
   const ended = new Promise<void>((resolve) => (finish = resolve)).then(() => deadline.clear());
@@ -206,6 +222,7 @@ function watchedRelay(body: ReadableStream<Uint8Array>, deadline: Deadline) {
           finish();
         } else {
           chunks++;
+          bytes += chunk.value.byteLength;
           controller.enqueue(chunk.value);
         }
       } catch (err) {
@@ -223,7 +240,7 @@ function watchedRelay(body: ReadableStream<Uint8Array>, deadline: Deadline) {
       return reader.cancel(reason).catch(() => undefined);
     },
   });
-  return { stream, ended };
+  return { stream, ended, bytes: () => bytes };
 }
 
 /** The pipe's end, however it ends, with the request's timer cleared. */
@@ -282,7 +299,7 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
       },
     }),
   );
-  return { stream, exceeded: () => over };
+  return { stream, exceeded: () => over, bytes: () => seen };
 }
 
 /**

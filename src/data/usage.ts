@@ -42,8 +42,9 @@ export function isolateUsage(): UsageAccumulator {
 
 /**
  * Counts one answered request, exactly once, against its token. A request refused before a token
- * was identified (no or unknown credential, throttled address, failed lookup, an expiry found at
- * lookup) names no token and is not counted here.
+ * was identified (no or unknown credential, throttled address, failed lookup) names no token and
+ * is not counted here; a revoked or expired token found by the lookup is (lookup.ts fills
+ * `trace.record` before refusing).
  */
 export function countAnswer(trace: UsageTrace, request: Request, outcome: { response: Response } | { error: unknown }): void {
   const record = trace.record;
@@ -52,13 +53,14 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
   let responseBytes: number | undefined;
   if ("response" in outcome) {
     answer = upstreamAnswerOf(outcome.response.status);
-    responseBytes = contentLength(outcome.response.headers);
+    responseBytes = request.method === "HEAD" ? undefined : contentLength(outcome.response.headers); // a HEAD answer has no body
   } else {
     const err = outcome.error;
-    // A 401 "unauthorized" after the token was identified comes from its limiter: revoked.
+    // A 401 "unauthorized" after the token was identified: the lookup or its limiter found it revoked.
     answer = err instanceof HttpError ? refusalReasonOf(err.code, "revoked") : "internal_error";
-    // Refused by the decision (access level, label scope, address): count what it tried to do.
-    if (trace.class === "other" && err instanceof HttpError && err.status === 403) trace.class = refusedClassOf(record, request.url);
+    // Refused before or by the decision (revoked, expired; access level, label scope, address):
+    // count the class of the API the path names, whatever the token may do.
+    if (trace.class === "other" && err instanceof HttpError) trace.class = refusedClassOf(record, request.url);
   }
   const headers = request.headers;
   const cf = request.cf as { country?: unknown; colo?: unknown } | undefined;
@@ -78,12 +80,20 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
   });
 }
 
+/**
+ * Bytes of bodies without a Content-Length, told by forward.ts once the transfer is over (after
+ * the request was counted): they add to the token's open batch.
+ */
+export function countStreamedBytes(tokenId: string, requestBytes: number, responseBytes: number): void {
+  if (requestBytes > 0 || responseBytes > 0) isolateUsage().addBytes(tokenId, Date.now(), requestBytes, responseBytes);
+}
+
 function refusedClassOf(record: TokenRecord, url: string): UsageClass {
   const grant = { deploymentType: record.deployment_type, access: record.access, tenantId: record.tenant_id };
   return requestClassOf(grant, rawPathOf(url)) ?? "other";
 }
 
-/** Declared body length; a chunked body counts 0 (bytes are not counted as they stream). */
+/** Declared body length; a body without one is counted as it streams (`countStreamedBytes`). */
 function contentLength(headers: Headers): number | undefined {
   const n = Number(headers.get("content-length"));
   return Number.isFinite(n) && n > 0 ? n : undefined;

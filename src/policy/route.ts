@@ -36,13 +36,24 @@ export function routeRequest(grant: Grant, rawPath: string): RouteDecision {
 
 /**
  * The class of the API `rawPath` names, whatever the grant's access level: what a request refused
- * for its access level, label scope or address was trying to do (per-token usage counts it so).
- * Undefined when the path names no forwardable API for this deployment and tenant.
+ * for its access level, tenant, label scope, address or credential was trying to do (per-token
+ * usage counts it so).
+ * Undefined when the path names no forwardable API for this deployment.
  */
 export function requestClassOf(grant: Grant, rawPath: string): RequestClass | undefined {
   const routed = routeRequest({ ...grant, access: "rw" }, rawPath);
-  return routed.ok ? routed.requestClass : undefined;
+  if (routed.ok) return routed.requestClass;
+  if (grant.deploymentType === "single_node" || !TENANT_REFUSALS.has(routed.code)) return undefined;
+  // Refused for its tenant (none, an invalid one, or one a pinned token must not name): the API
+  // the path names in the cluster's URL map, tenant aside.
+  const canonical = canonicalSegments(rawPath);
+  if (!canonical.ok) return undefined;
+  const prefix = tenantPrefixOf(canonical.segments);
+  const match = prefix ? matchRoute(prefix.rest, "cluster", prefix.component) : matchRoute(canonical.segments, "any");
+  return match?.route.requestClass;
 }
+
+const TENANT_REFUSALS: ReadonlySet<string> = new Set(["tenant_required", "invalid_tenant", "tenant_in_path"]);
 
 function routeSingleNode(rawPath: string, segments: string[]): RouteDecision {
   const prefix = tenantPrefixOf(segments);

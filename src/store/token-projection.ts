@@ -31,12 +31,13 @@ export interface ProjectionRow {
   max_wait_ms: number | null;
 }
 
-const JOIN = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_at, t.allowed_networks, t.labels, t.secret_hash,
+const SELECT = `SELECT t.id AS token_id, t.type AS access, t.tenant_id, t.expires_at, t.allowed_networks, t.labels, t.secret_hash, t.revoked_at,
     d.id AS deployment_id, d.type AS deployment_type, d.upstream_url, d.insert_url, d.select_url,
     tr.access_token_concurrent_requests AS concurrency, tr.access_token_max_wait_ms AS max_wait_ms
   FROM access_tokens t
   JOIN deployments d ON d.id = t.deployment_id
-  JOIN tiers tr ON tr.id = d.tier_id
+  JOIN tiers tr ON tr.id = d.tier_id`;
+const JOIN = `${SELECT}
   WHERE t.revoked_at IS NULL AND d.deleted_at IS NULL`;
 /** Only tokens that have not expired at ?2: the ones worth a projection. */
 const UNEXPIRED = "(t.expires_at IS NULL OR t.expires_at > ?2)";
@@ -73,8 +74,28 @@ export function toTokenRecord(row: ProjectionRow): TokenRecord {
  * `expired_token`), not as unknown, also once its KV projection has expired.
  */
 export async function loadTokenRecord(db: D1Database, secretHash: string): Promise<TokenRecord | null> {
-  const row = await db.prepare(`${JOIN} AND t.secret_hash = ?1`).bind(secretHash).first<ProjectionRow>();
-  return row ? toTokenRecord(row) : null;
+  const found = await loadTokenByHash(db, secretHash);
+  return found && !found.revoked ? found.record : null;
+}
+
+/**
+ * The same single indexed query, revoked tokens included: the data path refuses a revoked token
+ * exactly as an unknown one (401 `unauthorized`, its record is never used to authorize), but
+ * counts the refusal for the token's owner (docs/usage.md). Null when no token of a live
+ * deployment has this hash.
+ */
+export async function loadTokenByHash(db: D1Database, secretHash: string): Promise<{ record: TokenRecord; revoked: boolean } | null> {
+  const row = await db
+    .prepare(`${SELECT} WHERE t.secret_hash = ?1 AND d.deleted_at IS NULL`)
+    .bind(secretHash)
+    .first<ProjectionRow & { revoked_at: number | null }>();
+  if (!row) return null;
+  if (row.revoked_at === null) return { record: toTokenRecord(row), revoked: false };
+  try {
+    return { record: toTokenRecord(row), revoked: true };
+  } catch {
+    return null; // a revoked row that no longer makes a record is refused as unknown, never a 503
+  }
 }
 
 /** Records of every usable token of a deployment, keyed by secret hash (to rewrite projections). */

@@ -59,7 +59,7 @@ export const RESEND_WINDOW_MS = 12 * 60 * 60_000;
 
 interface Slot {
   cells: Cells;
-  /** Requests counted since the last drain. */
+  /** Updates since the last drain: requests recorded, and byte counts of bodies that streamed on after their request was. */
   count: number;
   firstAt: number;
   /** The latest request: references to the sample's strings, cut only when drained. */
@@ -112,6 +112,23 @@ export class UsageAccumulator {
       l.colo = s.colo;
       l.userAgent = s.userAgent;
     }
+  }
+
+  /**
+   * Adds the bytes of bodies that had no Content-Length, counted as they streamed, once the
+   * transfer is over: after the request itself was recorded, so they go into whatever batch is
+   * open then (never into one drained already: each byte counts once).
+   */
+  addBytes(tokenId: string, at: number, requestBytes: number, responseBytes: number): void {
+    let slot = this.slots.get(tokenId);
+    if (slot === undefined) {
+      slot = { cells: newCells(), count: 0, firstAt: at, last: undefined, pending: [], inFlight: undefined };
+      this.slots.set(tokenId, slot);
+    }
+    slot.cells[REQUEST_BYTES]! += amount(requestBytes);
+    slot.cells[RESPONSE_BYTES]! += amount(responseBytes);
+    if (slot.count === 0 || at < slot.firstAt) slot.firstAt = at;
+    slot.count++;
   }
 
   /**

@@ -271,4 +271,22 @@ describe("requestClassOf: what a refused request tried to do", () => {
     expect(requestClassOf(readOnly, "/no/such/api")).toBeUndefined();
     expect(requestClassOf(readOnly, "/metrics")).toBeUndefined(); // never forwarded
   });
+
+  it("names the API a request refused for its tenant tried to use", () => {
+    const regularRw: Grant = { deploymentType: "cluster", access: "rw" };
+    const pinned: Grant = { deploymentType: "cluster", access: "rw", tenantId: "42:7" };
+    const cases: [Grant, string, string, RequestClass | undefined][] = [
+      [regularRw, "/prometheus/api/v1/query", "tenant_required", "read"],
+      [regularRw, "/prometheus/api/v1/write", "tenant_required", "write"],
+      [regularRw, "/select/multitenant/prometheus/api/v1/query", "invalid_tenant", "read"],
+      [regularRw, "/delete/-1/prometheus/api/v1/admin/tsdb/delete_series", "invalid_tenant", "delete"],
+      [pinned, "/insert/1/prometheus/api/v1/write", "tenant_in_path", "write"],
+      [pinned, "/select/42:7/prometheus/api/v1/query", "tenant_in_path", "read"],
+      [regularRw, "/select/multitenant/no/such/api", "invalid_tenant", undefined],
+    ];
+    for (const [grant, path, code, cls] of cases) {
+      expect(routeRequest(grant, path)).toMatchObject({ ok: false, code });
+      expect([path, requestClassOf(grant, path)]).toEqual([path, cls]);
+    }
+  });
 });

@@ -69,6 +69,24 @@ describe("UsageAccumulator: counting", () => {
     expect(ua.isWellFormed()).toBe(true);
   });
 
+  it("adds bytes that streamed on after their request, once, to the open batch; a token with only those ships them too", () => {
+    const acc = new UsageAccumulator("iso");
+    acc.record(T, sample({ class: "read", requestBytes: 10 }));
+    const first = acc.drain(T, 2_000)!; // the request shipped; its streamed answer ends later
+    acc.addBytes(T, 2_500, 0, 4_096);
+    acc.addBytes(T, 2_600, 300, 0);
+    acc.addBytes(T, 2_700, -5, Number.NaN); // adds nothing
+    expect(acc.due(T, 2_600 + SHIP_INTERVAL_MS)).toBe(false); // its shipment is out
+    acc.acknowledge(first);
+    expect(totals(first)).toEqual({ "req.read.2xx": 1, "bytes.in": 10 });
+    expect(acc.due(T, 2_500 + SHIP_INTERVAL_MS)).toBe(true);
+    const second = acc.drain(T, 3_000);
+    expect(totals(second)).toEqual({ "bytes.in": 300, "bytes.out": 4_096 });
+    expect(UsageShipment.safeParse(second).success).toBe(true);
+    acc.acknowledge(second!);
+    expect(acc.drain(T, 4_000)).toBeUndefined();
+  });
+
   it("keeps tokens apart", () => {
     const acc = new UsageAccumulator("iso");
     acc.record("a", sample());

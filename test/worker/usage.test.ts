@@ -19,9 +19,15 @@ let upstream: UpstreamMock;
 beforeEach(() => {
   // The upstream answers with the status the test asks for in `?status=`, or fails to connect.
   upstream = mockUpstreams({
-    [VM]: (req) => {
-      const status = new URL(req.url).searchParams.get("status");
+    [VM]: async (req) => {
+      const params = new URL(req.url).searchParams;
+      const status = params.get("status");
       if (status === "unreachable") throw new Error("Network connection lost.");
+      if (req.body) await req.arrayBuffer(); // the upload streams through (and is counted)
+      const stream = params.get("stream"); // an answer of this many bytes, in 1 KiB chunks, no Content-Length
+      if (stream !== null) return new Response(chunked(Number(stream)), { status: 200 });
+      const sized = params.get("sized"); // an answer of this many bytes, with its Content-Length
+      if (sized !== null) return new Response("y".repeat(Number(sized)), { status: 200 });
       return new Response(status === "204" ? null : "ok", { status: Number(status ?? 200) });
     },
   });
@@ -30,6 +36,19 @@ afterEach(() => {
   upstream.restore();
   expect(upstream.unmocked).toEqual([]);
 });
+
+/** `total` bytes as a stream of 1 KiB chunks (the last one shorter): no length the runtime can know. */
+function chunked(total: number): ReadableStream<Uint8Array> {
+  let left = total;
+  return new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (left <= 0) return c.close();
+      const n = Math.min(1024, left);
+      left -= n;
+      c.enqueue(new Uint8Array(n).fill(120));
+    },
+  });
+}
 
 async function send(secret: string, path: string, init: RequestInit = {}): Promise<{ status: number; error?: string }> {
   const ctx = createExecutionContext();
@@ -105,6 +124,22 @@ describe("per-token usage in the data path", () => {
     expect(await storedRequests(rw.id)).toEqual({ ...rwExpected, [`req.other.${forbidden}`]: 2 });
     await sweepAt(t0 + 183_000); // nothing left to ship
     expect(await storedRequests(rw.id)).toEqual({ ...rwExpected, [`req.other.${forbidden}`]: 2 });
+  });
+
+  it("counts the bytes of bodies without a Content-Length as they stream, and those with one once", async () => {
+    const d = await singleNode(VM, "usage-bytes");
+    const t = await token(d.id, "rw");
+    const t0 = Date.now();
+    // A chunked upload (no Content-Length) answered 204, and a streamed answer of 2.5 KiB.
+    expect(await send(t.value, "/api/v1/import/prometheus?status=204", { method: "POST", body: chunked(3_000) })).toEqual({ status: 204 });
+    expect(await send(t.value, "/api/v1/export?match[]=up&stream=2560", { method: "POST" })).toEqual({ status: 200 });
+    // An answer over the native relay's 1 MiB with its Content-Length goes through the JavaScript relay: counted once, by its header.
+    const sized = 1024 * 1024 + 10;
+    expect(await send(t.value, `/api/v1/query?query=up&sized=${sized}`)).toEqual({ status: 200 });
+    expect(await send(t.value, "/api/v1/query?query=up&sized=100", { method: "HEAD" })).toEqual({ status: 200 }); // no body: no bytes
+    await sweepAt(t0 + 61_000);
+    const total = await runInDurableObject(ns.getByName(t.id), (_i: TokenLimiter, state) => state.storage.get<{ c: SparseCells }>("usage:total"));
+    expect(total?.c).toMatchObject({ "req.write.2xx": 1, "req.read.2xx": 3, "bytes.in": 3_000, "bytes.out": 2_560 + sized });
   });
 
   it("rides a hand-back lease call, and the object applies each batch once across isolates, replays and a restart", async () => {

@@ -8,7 +8,7 @@ import { announce, byId, clearAlert, clearFieldError, copyText, fieldProblem, fo
 import { showDeploymentHeader } from "./deployments";
 import { openExamples, wireExamples } from "./examples";
 import { openExplain, wireExplain } from "./explain";
-import { openUsage } from "./usage";
+import { openUsage, wireUsage } from "./usage";
 import { handleError } from "./session";
 
 /** The deployment shown; set once its tokens are listed. */
@@ -280,4 +280,5 @@ export function wireAccessTokens(): void {
   wireRotate();
   wireExplain();
   wireDelete();
+  wireUsage();
 }

@@ -3,6 +3,7 @@ import type { Deployment, Tier } from "../../admin/response-schemas";
 import { ID } from "../ids";
 import { TYPE_LABELS } from "../labels";
 import { api, enc, loadTiers } from "./api";
+import { showDeploymentUsage } from "./deployment-usage";
 import { byId, copyText, formatTime, h, setText } from "./dom";
 
 const CONSOLE = "/console";
@@ -46,6 +47,7 @@ function tierText(tier: Tier | undefined, id: number): string {
 export async function showOverview(id: string): Promise<void> {
   const [d, tiers] = await Promise.all([api<Deployment>("GET", `/deployments/${enc(id)}`), loadTiers()]);
   showDeploymentHeader(d, "Overview");
+  void showDeploymentUsage(d.id); // its own section: a failure there is shown there
 
   const endpoint = byId<HTMLButtonElement>(ID.copyEndpoint);
   setText(byId(ID.endpointUrl), d.access_endpoint);
