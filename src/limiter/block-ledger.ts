@@ -128,7 +128,10 @@ export class BlockLedger {
     // check-in (1 s), and an idle one's permits come back within that.
     const contended = this.parentContended || now < this.contendedUntil;
     const ttlMs = Math.min(req.ttlMs, deadline - now, contended ? SHORT_SUB_LEASE_MS : Infinity);
-    const d = ttlMs > 0 ? decideLease(this.subs, { holder: req.holder, want: req.want, limit: this.usable(), ttlMs, demand: req.demand }, now, Math.min(this.usable(), this.share ?? Infinity)) : { granted: 0, lease: undefined, short: req.want > 0 };
+    // The block's deadline has passed (its renewal failed): nothing to hand out, nothing to change.
+    if (ttlMs <= 0) return { granted: 0, expiresAt: 0, short: req.want > 0 };
+    const pie = Math.min(this.usable(), this.share ?? Infinity);
+    const d = decideLease(this.subs, { holder: req.holder, want: req.want, limit: this.usable(), ttlMs, demand: req.demand }, now, pie);
     if (d.short) this.contendedUntil = now + SUB_CONTENTION_MS;
     if (d.lease) this.subs.set(req.holder, d.lease);
     else {
