@@ -37,7 +37,7 @@ const SHRINK_SPACING_MS = 250;
 /** Deadline of a sub-lease while the token or this location is contended (≥ 2 isolate check-ins). */
 const SHORT_SUB_LEASE_MS = 2_500;
 /** An object that served one isolate alone this long sends it to the token's object. */
-const LONE_MS = 30_000;
+const LONE_MS = 5_000;
 /** A sub-holder refused permits marks this location contended for this long. */
 const SUB_CONTENTION_MS = 2_000;
 

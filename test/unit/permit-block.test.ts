@@ -147,6 +147,39 @@ describe("BlockLedger: the per-location level", () => {
     expect(token.live()).toBeLessThanOrEqual(4);
   });
 
+  it("sends an isolate it has served alone for 5 s to the token's object: a sparse token then pays one call per request, not two", async () => {
+    const loc = location("ams");
+    const pool = new PermitPools("iso-lone");
+    permitOf(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).release();
+    expect(token.calls.at(-1)!.holder).toMatch(/^loc:ams/); // it starts behind the location's object
+    // A request every 3 s: after 5 s alone the location's answer says "token"; the next call hands
+    // the sub-lease back and leases from the token's object directly.
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(3_000);
+      permitOf(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).release();
+      await flush();
+    }
+    expect(token.leases.has("iso-lone")).toBe(true);
+    expect(loc.box.ledger.state().subLeased).toBe(0);
+    const before = token.calls.length;
+    await vi.advanceTimersByTimeAsync(3_000);
+    permitOf(await pool.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).release();
+    expect(token.calls.slice(before).map((c) => c.holder)).toEqual(["iso-lone"]); // one call, direct
+  });
+
+  it("keeps isolates that share a location behind its object", async () => {
+    const loc = location("ams");
+    const a = new PermitPools("iso-a");
+    const b = new PermitPools("iso-b");
+    for (let i = 0; i < 4; i++) {
+      for (const p of [a, b]) permitOf(await p.acquire(tokenNs, TOKEN, 10, () => {}, { location: loc.ns })).release();
+      await vi.advanceTimersByTimeAsync(3_000);
+    }
+    expect(token.leases.has("iso-a")).toBe(false);
+    expect(token.leases.has("iso-b")).toBe(false);
+    expect([...token.leases.keys()].every((h) => h.startsWith("loc:ams"))).toBe(true);
+  });
+
   it("passes revocation down within one block check-in", async () => {
     const loc = location("fra");
     const pool = new PermitPools("iso-a");

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { INTEREST_TTL_MS, type Lease, decideLease, earliestExpiry, expiredHolders, fairShare, isTight, livePermits } from "../../src/limiter/lease-ledger";
+import { INTEREST_TTL_MS, type Lease, ROUTE_THRESHOLD, decideLease, earliestExpiry, expiredHolders, fairShare, isTight, livePermits, routeViaLocation } from "../../src/limiter/lease-ledger";
 import {
   demandEstimate,
   INITIAL_HEADROOM,
@@ -154,6 +154,17 @@ describe("decideLease: the Durable Object's rule", () => {
     expect(expiredHolders(l, 1_000)).toEqual(["b"]);
     expect(earliestExpiry(leases([["a", 1, 7], ["b", 1, 3]]))).toBe(3);
     expect(earliestExpiry(new Map())).toBeUndefined();
+  });
+
+  it("sends isolates to their location's object once more than 32 hold leases on the token's object directly", () => {
+    const direct = (n: number, expiresAt = 5_000) => new Map<string, Lease>(Array.from({ length: n }, (_, i) => [`iso-${i}`, { permits: 1, expiresAt }]));
+    expect(routeViaLocation(direct(ROUTE_THRESHOLD), "iso-new", 1_000)).toBe(false);
+    expect(routeViaLocation(direct(ROUTE_THRESHOLD + 1), "iso-new", 1_000)).toBe(true);
+    expect(routeViaLocation(direct(ROUTE_THRESHOLD + 1, 1_000), "iso-new", 1_000)).toBe(false); // expired leases do not count
+    const withLocations = direct(ROUTE_THRESHOLD);
+    for (let i = 0; i < 10; i++) withLocations.set(`loc:l${i}`, { permits: 5, expiresAt: 5_000 });
+    expect(routeViaLocation(withLocations, "iso-new", 1_000)).toBe(false); // location objects are not counted
+    expect(routeViaLocation(direct(ROUTE_THRESHOLD + 1), "loc:l0", 1_000)).toBe(false); // nor told to move
   });
 
   it("calls the token contended when less than a tenth of its limit is left", () => {
