@@ -1,7 +1,7 @@
 // Waiting for a permit (issue 11) in the real runtime, with the wait set per tier: a request
-// past its token's limit waits for a permit another request frees (in that request's own
-// context — the case the workerd test pool cannot run: it resumes the waiter in the releasing
-// request's context), and a tier that waits 0 ms refuses at once. The upstream is a small HTTP
+// past its token's limit waits for a permit another request frees, and a tier that waits 0 ms
+// refuses at once. Here, not in the workerd test pool: there a waiter woken by another request's
+// release fails with "Cannot perform I/O on behalf of a different request". The upstream is a small HTTP
 // server on 127.0.0.1 that holds every request until the test lets it answer.
 // Run alone: npm run test:e2e -- test/e2e/permit-wait.e2e.ts (docs/e2e.md).
 

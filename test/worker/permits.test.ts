@@ -204,8 +204,9 @@ describe("the wait for a permit, per tier", () => {
   });
 
   // A tier that waits longer than the Worker's default, admitting a request once another's permit
-  // comes back: test/e2e/permit-wait.e2e.ts. This pool resumes a waiter woken by another
-  // request in that request's context, which workerd itself does not.
+  // comes back: test/e2e/permit-wait.e2e.ts. In this pool a waiter woken by another request's
+  // release fails with "Cannot perform I/O on behalf of a different request"; workerd run by
+  // miniflare admits it.
 
   it("the tier's wait is in every token projection, and not in the tier the API lists (VictoriaMetrics Cloud clients refuse unknown fields)", async () => {
     await setTierWait(300);
