@@ -76,6 +76,8 @@ export class BlockLedger {
     private readonly parent: (tokenId: string) => Parent,
     private readonly clock: () => number = () => Date.now(),
     private readonly timings: BlockTimings = DEFAULT_BLOCK_TIMINGS,
+    /** Keeps a call to the token's object that no caller waits for alive (the object's waitUntil). */
+    private readonly background: (work: Promise<unknown>) => void = () => {},
   ) {
     this.lastCrowdedAt = clock();
   }
@@ -87,6 +89,11 @@ export class BlockLedger {
     const tokenId = req.tokenId;
     if (tokenId === undefined) throw new RangeError("a location lease needs the token id");
     this.wants.set(req.holder, { want: req.want, demand: req.demand ?? req.want, at: this.clock() });
+    // A holder asking for less than it holds gives the difference back before anything else, so a
+    // renewal of the block below does not ask for permits it has just returned. Always safe: while
+    // its call is out, the isolate uses no more than it asked for.
+    const sub = this.subs.get(req.holder);
+    if (sub !== undefined && sub.permits > req.want) this.subs.set(req.holder, { ...sub, permits: req.want });
     // A stale block is renewed before it serves (that is how revocation reaches this location);
     // otherwise the caller is answered from the block at once and any call to the token's object
     // runs behind it — a far location must not hold its isolates on that round trip.
@@ -101,6 +108,7 @@ export class BlockLedger {
       // briefly — a near object answers within that, a far one is not waited for (the isolate
       // polls again and finds the grown block).
       const asked = this.ask(tokenId, this.need(req.limit)).catch(() => undefined);
+      this.background(asked);
       let timer: ReturnType<typeof setTimeout> | null = null;
       await Promise.race([asked, new Promise((resolve) => (timer = setTimeout(resolve, GROW_WAIT_MS)))]);
       clearTimeout(timer);
@@ -114,8 +122,11 @@ export class BlockLedger {
       // token's object does not see a call per isolate call).
       const renewDue = now - this.blockAskedAt >= this.timings.checkInMs - this.timings.renewAheadMs;
       const grow = target > this.block && now - this.parentShortAt >= GROW_SPACING_MS;
-      const shrink = this.parentContended && target < this.block && now - this.blockAskedAt >= SHRINK_SPACING_MS;
-      if (grow || shrink || renewDue) void this.ask(tokenId, this.need(req.limit)).catch(() => undefined);
+      // Nothing sub-leased any more (the last isolate handed back, or moved to the token's
+      // object): the block goes back at once — held here it would keep that isolate short.
+      const idle = livePermits(this.subs, now) === 0;
+      const shrink = target < this.block && (idle || (this.parentContended && now - this.blockAskedAt >= SHRINK_SPACING_MS));
+      if (grow || shrink || renewDue) this.background(this.ask(tokenId, this.need(req.limit)).catch(() => undefined));
     }
     return this.grant(d.granted, d.expiresAt, this.clock(), req.holder);
   }

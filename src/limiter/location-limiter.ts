@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { BlockLedger } from "./block-ledger";
+import { BlockLedger, DEFAULT_BLOCK_TIMINGS } from "./block-ledger";
 import { type LeaseGrant, LeaseRequest } from "./lease-ledger";
 import type { TokenLimiter } from "./token-limiter";
 
@@ -18,7 +18,13 @@ export class LocationLimiter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const ns = env.TOKEN_LIMITER as unknown as DurableObjectNamespace<TokenLimiter>;
-    this.ledger = new BlockLedger(`loc:${ctx.id.toString().slice(0, 16)}:${crypto.randomUUID()}`, (tokenId) => ns.getByName(tokenId), () => this.clock());
+    this.ledger = new BlockLedger(
+      `loc:${ctx.id.toString().slice(0, 16)}:${crypto.randomUUID()}`,
+      (tokenId) => ns.getByName(tokenId),
+      () => this.clock(),
+      DEFAULT_BLOCK_TIMINGS,
+      (work) => ctx.waitUntil(work),
+    );
   }
 
   async lease(input: LeaseRequest): Promise<LeaseGrant> {

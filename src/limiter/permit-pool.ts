@@ -92,7 +92,7 @@ export class PermitPools {
         }
         pool.calling++;
         try {
-          last = await this.refresh(pool, step);
+          last = await this.refresh(pool, step, waitUntil);
         } finally {
           pool.calling--;
         }
@@ -171,7 +171,7 @@ export class PermitPools {
           // The head of the queue asks the DO for what the queue needs, at most once per pollMs.
           const last = pool.lastCall;
           const pollAt = last && (last.outcome.short || last.outcome.failed) ? last.at + this.timings.pollMs : -Infinity;
-          if (pool.inflight || pollAt <= now) sleeps.push(this.refresh(pool, step));
+          if (pool.inflight || pollAt <= now) sleeps.push(this.refresh(pool, step, waitUntil));
           else sleepMs = Math.min(sleepMs, pollAt - now);
         }
         let timer: ReturnType<typeof setTimeout> | null = null;
@@ -233,7 +233,7 @@ export class PermitPools {
   private permitFor(pool: Pool, waitUntil: WaitUntil): Permit {
     // Runs in this request's context, which lives as long as the permit is held: a long request
     // keeps its isolate's lease renewed even when no other acquire comes by.
-    const timer = setInterval(() => this.keepAlive(pool), this.timings.checkInMs);
+    const timer = setInterval(() => this.keepAlive(pool, waitUntil), this.timings.checkInMs);
     pool.timers.add(timer);
     const takenAt = this.clock();
     let released = false;
@@ -253,7 +253,7 @@ export class PermitPools {
   }
 
   /** Joins the call in flight, or starts one sized for the current demand. */
-  private refresh(pool: Pool, reason: "check-in" | "exhausted"): Promise<CallOutcome> {
+  private refresh(pool: Pool, reason: "check-in" | "exhausted", waitUntil: WaitUntil): Promise<CallOutcome> {
     // Joining a call another request started: wait with a timer of this request's own, or the
     // runtime may cancel this request as hung (its only pending work would be the other's I/O) —
     // the failure src/data/lookup.ts's joinLookup guards against.
@@ -265,11 +265,16 @@ export class PermitPools {
     }
     if (pool.inflight) return withTimeout(pool.inflight.done, this.timings.callTimeoutMs).catch(() => failedOutcome(pool));
     pool.headroom = pool.contended ? 0 : nextHeadroom(pool.headroom, reason, pool.limit);
-    return this.call(pool, leaseWant({ inUse: pool.inUse, waiting: pool.calling + pool.queue.length, headroom: pool.headroom, limit: pool.limit }));
+    return this.call(pool, leaseWant({ inUse: pool.inUse, waiting: pool.calling + pool.queue.length, headroom: pool.headroom, limit: pool.limit }), waitUntil);
   }
 
-  /** The one place that calls `lease`; calls are serialised per pool so answers apply in order. Never rejects. */
-  private call(pool: Pool, want: number): Promise<CallOutcome> {
+  /**
+   * The one place that calls `lease`; calls are serialised per pool so answers apply in order. Never rejects.
+   * The call is handed to the calling request's `waitUntil`: requests of this isolate join it, and
+   * a client that disconnects must not take the call down with its request (the pool would wait
+   * on an answer that never comes until the dead-call guard in refresh() gives up on it).
+   */
+  private call(pool: Pool, want: number, waitUntil: WaitUntil): Promise<CallOutcome> {
     // Switch to the location's object only with nothing in use, handing the direct lease back
     // first (one call, once): nothing of it is in use, so nothing is left uncovered.
     const from = pool.route;
@@ -336,6 +341,12 @@ export class PermitPools {
       this.serveQueue(pool);
       return outcome;
     })();
+    try {
+      waitUntil(inflight.done);
+    } catch {
+      // The request's context is already gone: the call runs as far as the runtime lets it, and
+      // the dead-call guard in refresh() covers an answer that never comes.
+    }
     return inflight.done;
   }
 
@@ -351,11 +362,11 @@ export class PermitPools {
     pool.ratePerMs = pool.ratePerMs === undefined ? rate : pool.ratePerMs + RATE_EWMA_WEIGHT * (rate - pool.ratePerMs);
   }
 
-  private keepAlive(pool: Pool): void {
+  private keepAlive(pool: Pool, waitUntil: WaitUntil): void {
     if (pool.revoked || pool.inUse === 0 || pool.inflight) return;
     const now = this.clock();
     if (now - pool.leasedAt < this.timings.checkInMs || now - pool.failedAt < this.timings.checkInMs) return;
-    void this.refresh(pool, "check-in");
+    void this.refresh(pool, "check-in", waitUntil);
   }
 
   /**
@@ -371,7 +382,7 @@ export class PermitPools {
       while (pool.inflight) await pool.inflight.done;
       pool.handBackPending = false;
       if (!this.handBackDue(pool) || this.pools.get(pool.tokenId) !== pool) return;
-      await this.call(pool, this.keep(pool));
+      await this.call(pool, this.keep(pool), waitUntil);
       // Dropped only if nothing here uses it: a second pool for the token would share this
       // isolate's holder id in the DO, and the two would overwrite each other's lease.
       const untouched = pool.inUse === 0 && pool.held === 0 && pool.queue.length === 0 && pool.calling === 0 && pool.inflight === undefined;

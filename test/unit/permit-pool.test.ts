@@ -97,6 +97,14 @@ afterEach(() => {
 });
 
 describe("acquiring locally", () => {
+  it("hands every lease call to the calling request's waitUntil, so a client that disconnects does not leave the pool waiting on a dead call", async () => {
+    const handed: Promise<unknown>[] = [];
+    permitOf(await pools.acquire(ns, TOKEN, 10, (p) => void handed.push(p))).release();
+    expect(fake.calls).toHaveLength(1);
+    expect(handed).toHaveLength(1);
+    await expect(handed[0]).resolves.toMatchObject({ short: false, failed: false });
+  });
+
   it("leases once, then serves acquires from the lease without calling the DO", async () => {
     const first = permitOf(await pools.acquire(ns, TOKEN, 10, ctx.waitUntil));
     // No arrival rate or hold time measured yet: the demand it reports is what it asks for.
