@@ -25,16 +25,16 @@ interface Patch {
   replace: string;
 }
 
-const RELAY_LINE = 'const relayed = relay(readable, headers.get("content-length"), deadline);';
+const RELAY_LINE = 'const relayed = relay(readable, headers.get("content-length"), route.path, deadline);';
 const NO_RELAY: Patch = {
   file: "src/data/forward.ts",
   find: RELAY_LINE,
-  replace: "return new Response(upstream.body, init);",
+  replace: "return new Response(readable, responseInit(upstream, headers));",
 };
 /** Every body through the JavaScript relay (the path of streamed bodies), none piped by the runtime. */
 const JS_RELAY: Patch = {
   file: "src/data/forward.ts",
-  find: "if (Number.isSafeInteger(length) && length <= NATIVE_RELAY_MAX_BYTES) {",
+  find: "if ((known && length <= NATIVE_RELAY_MAX_BYTES) || !LONG_STREAM.test(path)) {",
   replace: "if (length < 0) {",
 };
 const NO_PERMIT: Patch = {
