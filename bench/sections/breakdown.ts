@@ -1,8 +1,10 @@
 // Where the authorizer's CPU per request goes beyond the bare Worker: the same source built
-// four ways (from a temporary copy of src/, patched; nothing in the tree changes) and measured
+// six ways (from a temporary copy of src/, patched; nothing in the tree changes) and measured
 // against the bare Worker in the same run, instant query and query_range, 16 connections, alternating:
 //   authorizer — as shipped (every query answer piped by the runtime);
 //   JS relay   — every body through the JavaScript relay that exports take;
+//   pipe without signal / pipe, no waitUntil — the pipe without its abort signal, or with the
+//                permit released at the headers (unsafe: measurement only);
 //   no relay   — the upstream body returned as is, permit released at the headers (unsafe:
 //                measurement only) — the cost of holding the permit until the body ends;
 //   no permit  — additionally no permit at all — the cost of the limiter's local bookkeeping.
@@ -37,6 +39,18 @@ const JS_RELAY: Patch = {
   find: "if ((known && length <= NATIVE_RELAY_MAX_BYTES) || !LONG_STREAM.test(path)) {",
   replace: "if (length < 0) {",
 };
+/** The runtime's pipe without its abort signal: what the signal costs. */
+const NO_PIPE_SIGNAL: Patch = {
+  file: "src/data/forward.ts",
+  find: "body.pipeTo(pipe.writable, { signal: deadline.signal })",
+  replace: "body.pipeTo(pipe.writable)",
+};
+/** The runtime's pipe, but the permit released at the headers (no waitUntil): what holding it costs. */
+const NO_WAIT_UNTIL: Patch = {
+  file: "src/data/forward.ts",
+  find: "ctx.waitUntil(relayed.ended.finally(() => permit.release()));",
+  replace: "void relayed.ended; permit.release();",
+};
 const NO_PERMIT: Patch = {
   file: "src/data/permit.ts",
   find: "const result = await acquirePermit(",
@@ -67,6 +81,8 @@ export async function run(ctx: BenchContext): Promise<string> {
   const specs: { name: string; patches: Patch[] }[] = [
     { name: "authorizer", patches: [] },
     { name: "JS relay", patches: [JS_RELAY] },
+    { name: "pipe without signal", patches: [NO_PIPE_SIGNAL] },
+    { name: "pipe, no waitUntil", patches: [NO_WAIT_UNTIL] },
     { name: "no relay", patches: [NO_RELAY] },
     { name: "no relay, no permit", patches: [NO_RELAY, NO_PERMIT] },
   ];

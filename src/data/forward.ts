@@ -112,7 +112,8 @@ function responseInit(upstream: Response, headers: Headers): ResponseInit {
 
 /**
  * The one timer of a request. It bounds the wait for the upstream's headers together with the
- * delivery of a piped body, or, re-armed, watches a long stream (an export) for upstream silence; firing aborts `signal`, which the upstream fetch and the body's pipe both observe.
+ * delivery of a piped body, or, re-armed, watches a long stream (an export) for upstream silence;
+ * firing aborts `signal`, which the upstream fetch and the body's pipe both observe.
  */
 class Deadline {
   private readonly controller = new AbortController();
@@ -165,8 +166,8 @@ const LONG_STREAM = /\/(?:api\/v1\/export(?:\/csv|\/native)?|federate)$/;
  *   length) or an `IdentityTransformStream` (chunked): no JavaScript per chunk. Headers and body
  *   together must be delivered within the timeout of the request being sent, whatever the reason
  *   they are not (upstream silent, or a client reading slower than the answer's size ÷ timeout).
- *   VictoriaMetrics computes a query before it writes the answer, so a query answer never needs
- *   longer than its query.
+ *   VictoriaMetrics writes a query's answer once it has computed it, unlike an export, which it
+ *   streams as it reads the data.
  * - An export or federation answer (LONG_STREAM) of unknown length or over NATIVE_RELAY_MAX_BYTES
  *   is relayed by `watchedRelay`: an upstream silent mid-body for one to two timeout periods is
  *   cut; a client that reads slowly never is.
