@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { permitPoolStats } from "../../src/limiter/isolate-permits";
 import { PermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
-import { singleNode, smallestTier, token } from "./helpers/tokens";
+import { cluster, singleNode, smallestTier, token } from "./helpers/tokens";
 import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
 
 /**
@@ -143,6 +143,26 @@ describe("concurrency permits on the data path", () => {
     gates[0]!.finish(); // the upstream has everything ready at once
     // The client reads nothing for three timeout periods (UPSTREAM_TIMEOUT_MS is 500 ms here).
     await new Promise((r) => setTimeout(r, 1_500));
+    expect(permitPoolStats(t.id)?.inUse).toBe(1);
+    expect(await res.text()).toBe("partial done");
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a slow read");
+  });
+
+  // Every spelling of an export or federation keeps the watched relay, on a cluster too.
+  it.each([
+    ["single-node", "/api/v1/export/csv?match[]=up&format=__name__"],
+    ["single-node", "/api/v1/export/native?match[]=up"],
+    ["single-node", "/prometheus/api/v1/export?match[]=up"],
+    ["single-node", "/federate?match[]=up"],
+    ["cluster", "/select/7/prometheus/api/v1/export/native?match[]=up"],
+    ["cluster", "/select/7/prometheus/federate?match[]=up"],
+  ])("a slow reader of %s %s is not cut (watched relay)", async (type, path) => {
+    const d = type === "cluster" ? await cluster(VM, VM) : await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await exports.default.fetch(`http://authorizer.test${path}`, { headers: { authorization: `Bearer ${t.value}` } });
+    expect(res.status).toBe(200);
+    gates[0]!.finish();
+    await new Promise((r) => setTimeout(r, 1_500)); // three timeout periods without reading
     expect(permitPoolStats(t.id)?.inUse).toBe(1);
     expect(await res.text()).toBe("partial done");
     await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a slow read");
