@@ -1,8 +1,10 @@
 // Where the authorizer's CPU per request goes beyond the bare Worker: the same source built
-// four ways (from a temporary copy of src/, patched; nothing in the tree changes) and measured
-// against the bare Worker in the same run, instant query, 16 connections, alternating:
-//   authorizer — as shipped (the answer has a Content-Length: piped by the runtime);
-//   JS relay   — every body through the JavaScript relay that streamed bodies take;
+// six ways (from a temporary copy of src/, patched; nothing in the tree changes) and measured
+// against the bare Worker in the same run, instant query and query_range, 16 connections, alternating:
+//   authorizer — as shipped (every query answer piped by the runtime);
+//   JS relay   — every body through the JavaScript relay that exports take;
+//   pipe without signal / pipe, no waitUntil — the pipe without its abort signal, or with the
+//                permit released at the headers (unsafe: measurement only);
 //   no relay   — the upstream body returned as is, permit released at the headers (unsafe:
 //                measurement only) — the cost of holding the permit until the body ends;
 //   no permit  — additionally no permit at all — the cost of the limiter's local bookkeeping.
@@ -25,17 +27,29 @@ interface Patch {
   replace: string;
 }
 
-const RELAY_LINE = 'const relayed = relay(readable, headers.get("content-length"), deadline);';
+const RELAY_LINE = 'const relayed = relay(readable, headers.get("content-length"), route.path, deadline);';
 const NO_RELAY: Patch = {
   file: "src/data/forward.ts",
   find: RELAY_LINE,
-  replace: "return new Response(upstream.body, init);",
+  replace: "return new Response(readable, responseInit(upstream, headers));",
 };
 /** Every body through the JavaScript relay (the path of streamed bodies), none piped by the runtime. */
 const JS_RELAY: Patch = {
   file: "src/data/forward.ts",
-  find: "if (Number.isSafeInteger(length) && length <= NATIVE_RELAY_MAX_BYTES) {",
+  find: "if ((known && length <= NATIVE_RELAY_MAX_BYTES) || !LONG_STREAM.test(path)) {",
   replace: "if (length < 0) {",
+};
+/** The runtime's pipe without its abort signal: what the signal costs. */
+const NO_PIPE_SIGNAL: Patch = {
+  file: "src/data/forward.ts",
+  find: "body.pipeTo(pipe.writable, { signal: deadline.signal })",
+  replace: "body.pipeTo(pipe.writable)",
+};
+/** The runtime's pipe, but the permit released at the headers (no waitUntil): what holding it costs. */
+const NO_WAIT_UNTIL: Patch = {
+  file: "src/data/forward.ts",
+  find: "ctx.waitUntil(relayed.ended.finally(() => permit.release()));",
+  replace: "void relayed.ended; permit.release();",
 };
 const NO_PERMIT: Patch = {
   file: "src/data/permit.ts",
@@ -67,6 +81,8 @@ export async function run(ctx: BenchContext): Promise<string> {
   const specs: { name: string; patches: Patch[] }[] = [
     { name: "authorizer", patches: [] },
     { name: "JS relay", patches: [JS_RELAY] },
+    { name: "pipe without signal", patches: [NO_PIPE_SIGNAL] },
+    { name: "pipe, no waitUntil", patches: [NO_WAIT_UNTIL] },
     { name: "no relay", patches: [NO_RELAY] },
     { name: "no relay, no permit", patches: [NO_RELAY, NO_PERMIT] },
   ];
@@ -84,34 +100,45 @@ export async function run(ctx: BenchContext): Promise<string> {
     targets.push({ name: spec.name, url: w.harness.url, pids: w.pids, auth: token.value });
   }
   const rounds = ctx.options.quick ? 1 : ctx.options.repeats;
+  // The instant query's answer has a Content-Length; query_range's is chunked (identity: wrk sends
+  // no Accept-Encoding), the kind of answer that took the JavaScript relay before issue 12.
+  const workloads = [
+    { name: "instant query", path: `/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}` },
+    { name: "query_range", path: `/api/v1/query_range?query=bench_series&start=${t - 3600}&end=${t}&step=60` },
+  ];
   const cpu: Record<string, number[]> = {};
   const rps: Record<string, number[]> = {};
   for (let r = 0; r < rounds; r++) {
-    for (const tg of targets) {
-      const headers: Record<string, string> = tg.auth ? { authorization: `Bearer ${tg.auth}` } : {};
-      const req = { url: `${tg.url}/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}`, headers };
-      await runWrk(req, { connections: 16, durationSeconds: 1, tmpDir: ctx.tmpDir });
-      const c0 = cpuSeconds(tg.pids);
-      const x = await runWrk(req, { connections: 16, durationSeconds: ctx.options.durationSeconds, tmpDir: ctx.tmpDir });
-      (cpu[tg.name] ??= []).push(((cpuSeconds(tg.pids) - c0) * 1e6) / x.requests);
-      (rps[tg.name] ??= []).push(x.rps);
+    for (const w of workloads) {
+      for (const tg of targets) {
+        const headers: Record<string, string> = tg.auth ? { authorization: `Bearer ${tg.auth}` } : {};
+        const req = { url: `${tg.url}${w.path}`, headers };
+        await runWrk(req, { connections: 16, durationSeconds: 1, tmpDir: ctx.tmpDir });
+        const c0 = cpuSeconds(tg.pids);
+        const x = await runWrk(req, { connections: 16, durationSeconds: ctx.options.durationSeconds, tmpDir: ctx.tmpDir });
+        const key = `${w.name}|${tg.name}`;
+        (cpu[key] ??= []).push(((cpuSeconds(tg.pids) - c0) * 1e6) / x.requests);
+        (rps[key] ??= []).push(x.rps);
+      }
     }
   }
   // Differences and ratios are paired by round (same minute), then the median is taken: the
   // machine's noise moves every variant of a round together.
-  const base = "bare Worker";
-  const rows = targets.map((tg) => {
-    const c = median(cpu[tg.name]!);
-    const ratio = median(rps[tg.name]!.map((x, i) => x / rps[base]![i]!));
-    const over = median(cpu[tg.name]!.map((x, i) => x - cpu[base]![i]!));
-    return [tg.name, fmt(median(rps[tg.name]!)), ratio.toFixed(2), fmt(c), `+${fmt(over)}`];
+  const rows = workloads.flatMap((w) => {
+    const base = `${w.name}|bare Worker`;
+    return targets.map((tg) => {
+      const key = `${w.name}|${tg.name}`;
+      const ratio = median(rps[key]!.map((x, i) => x / rps[base]![i]!));
+      const over = median(cpu[key]!.map((x, i) => x - cpu[base]![i]!));
+      return [w.name, tg.name, fmt(median(rps[key]!)), ratio.toFixed(2), fmt(median(cpu[key]!)), `${over < 0 ? "" : "+"}${fmt(over)}`];
+    });
   });
   ctx.results.breakdown = { cpu, rps, skipped };
   await vm.stop();
   return [
-    `## Breakdown: workerd CPU per request over the bare Worker (instant query, 16 connections, ${rounds} round${rounds > 1 ? "s" : ""}, medians)`,
+    `## Breakdown: workerd CPU per request over the bare Worker (16 connections, ${rounds} round${rounds > 1 ? "s" : ""}, medians)`,
     "",
-    table(["variant", "req/s", "÷ bare (same round)", "CPU µs/req", "over bare (same round)"], rows),
+    table(["workload", "variant", "req/s", "÷ bare (same round)", "CPU µs/req", "over bare (same round)"], rows),
     ...(skipped.length ? ["", `Skipped (patch target not found in src/): ${skipped.join(", ")}`] : []),
   ].join("\n");
 }

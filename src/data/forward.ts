@@ -96,7 +96,7 @@ export async function forward(
 
     const readable = decodeIfUnaccepted(upstream.body, headers, accepted);
     const length = headers.get("content-length");
-    const relayed = relay(readable, length, deadline);
+    const relayed = relay(readable, length, route.path, deadline);
     const response = new Response(relayed.stream, responseInit(upstream, headers));
     ctx.waitUntil(
       relayed.ended.finally(() => {
@@ -127,13 +127,15 @@ function responseInit(upstream: Response, headers: Headers): ResponseInit {
 
 /**
  * The one timer of a request. It bounds the wait for the upstream's headers together with the
- * delivery of a small body of known length, or, re-armed, watches a streamed body for upstream
- * silence; firing aborts `signal`, which the upstream fetch and the body's pipe both observe.
+ * delivery of a piped body, or, re-armed, watches a long stream (an export) for upstream silence;
+ * firing aborts `signal`, which the upstream fetch and the body's pipe both observe.
  */
 class Deadline {
   private readonly controller = new AbortController();
   private timer: ReturnType<typeof setTimeout> | undefined;
   fired = false;
+  /** Called once when the timer fires (after the signal aborted). */
+  onFire: (() => void) | undefined;
 
   constructor(readonly ms: number) {
     this.arm(() => this.fire());
@@ -151,6 +153,7 @@ class Deadline {
   fire(): void {
     this.fired = true;
     this.controller.abort(new Error("upstream timed out"));
+    this.onFire?.();
   }
 
   clear(): void {
@@ -159,36 +162,57 @@ class Deadline {
   }
 }
 
-/** Bodies of a known length up to this size are relayed by the runtime alone (see `relay`). */
+/** Bodies of a known length up to this size are piped by the runtime on every route (see `relay`). */
 const NATIVE_RELAY_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The APIs whose answer legitimately streams for longer than a request's timeout: exports of raw
+ * samples (`-search.maxExportDuration` in VictoriaMetrics is hours) and federation. Matched on the
+ * forwarded path, which ends with the API's own suffix on every deployment type.
+ */
+const LONG_STREAM = /\/(?:api\/v1\/export(?:\/csv|\/native)?|federate)$/;
 
 /**
  * Relays the upstream body to the client and says when the transfer is over, however it ends:
  * delivered to the end, upstream reset, upstream stalled, or the client went away (the runtime
  * cancels the stream, which fails the pipe). The permit is released on `ended`.
  *
- * - A body of known length up to NATIVE_RELAY_MAX_BYTES (every query answer and write
- *   acknowledgement VictoriaMetrics sends with a Content-Length) is piped by the runtime into a
- *   `FixedLengthStream`: no JavaScript per chunk. Headers and body together must be delivered
- *   within the timeout of the request being sent, whatever the reason they are not (upstream
- *   silent, or a client reading a megabyte at less than ~35 KB/s with the default 30 s).
- * - Any other body (streamed exports, large answers) is relayed by `watchedRelay`: an upstream
- *   silent mid-body for one to two timeout periods is cut; a client that reads slowly never is.
+ * - Every body but a long stream (below) is piped by the runtime into a `FixedLengthStream` (known
+ *   length) or an `IdentityTransformStream` (chunked): no JavaScript per chunk. Headers and body
+ *   together must be delivered within the timeout of the request being sent, whatever the reason
+ *   they are not (upstream silent, or a client reading slower than the answer's size ÷ timeout).
+ *   VictoriaMetrics writes a query's answer once it has computed it, unlike an export, which it
+ *   streams as it reads the data.
+ * - An export or federation answer (LONG_STREAM) of unknown length or over NATIVE_RELAY_MAX_BYTES
+ *   is relayed by `watchedRelay`: an upstream silent mid-body for one to two timeout periods is
+ *   cut; a client that reads slowly never is.
+ *
+ * This is the one place every response body passes. `bytes()` is what it relayed, for usage: the
+ * length of a piped body of known length, the count of the watched relay, 0 for a piped chunked one.
  */
-function relay(body: ReadableStream<Uint8Array>, contentLength: string | null, deadline: Deadline) {
+function relay(body: ReadableStream<Uint8Array>, contentLength: string | null, path: string, deadline: Deadline) {
   const length = contentLength === null ? NaN : Number(contentLength);
-  if (Number.isSafeInteger(length) && length <= NATIVE_RELAY_MAX_BYTES) {
-    const pipe = new FixedLengthStream(length); // the timer of the headers keeps running
-    return { stream: pipe.readable, ended: settle(body.pipeTo(pipe.writable, { signal: deadline.signal }), deadline), bytes: () => length };
+  const known = Number.isSafeInteger(length) && length >= 0;
+  if ((known && length <= NATIVE_RELAY_MAX_BYTES) || !LONG_STREAM.test(path)) {
+    // The timer of the headers keeps running: it now bounds the whole transfer.
+    const pipe = known ? new FixedLengthStream(length) : new IdentityTransformStream();
+    const ended = new Promise<void>((end) => {
+      // Over for the permit when the pipe ends, or when the timer fires even if the pipe has not
+      // noticed yet (a pipe blocked on a client that reads nothing).
+      deadline.onFire = end;
+      body.pipeTo(pipe.writable, { signal: deadline.signal }).then(end, end);
+    }).then(() => deadline.clear());
+    // A chunked answer the runtime pipes is not counted: counting it would put JavaScript back on every chunk.
+    return { stream: pipe.readable, ended, bytes: () => (known ? length : 0) };
   }
   return watchedRelay(body, deadline);
 }
 
 /**
- * The JavaScript relay for streamed bodies: one `read` per chunk and nothing else per chunk; the
+ * The JavaScript relay for long streams: one `read` per chunk and nothing else per chunk; the
  * request's timer, re-armed every timeout period, cuts the transfer when a read has been pending
- * for a whole period with no chunk arriving. (workerd's `pipeTo` does not stop on its `signal`
- * while a read of a JavaScript source is pending, so a pipe here could not be cut.)
+ * for a whole period with no chunk arriving. (A pipe cannot tell an upstream gone silent from a
+ * client reading slowly without JavaScript per chunk; only the whole-transfer timer can cut it.)
  */
 function watchedRelay(body: ReadableStream<Uint8Array>, deadline: Deadline) {
   const reader = body.getReader();
@@ -241,14 +265,6 @@ function watchedRelay(body: ReadableStream<Uint8Array>, deadline: Deadline) {
     },
   });
   return { stream, ended, bytes: () => bytes };
-}
-
-/** The pipe's end, however it ends, with the request's timer cleared. */
-function settle(pipe: Promise<void>, deadline: Deadline): Promise<void> {
-  return pipe.then(
-    () => deadline.clear(),
-    () => deadline.clear(),
-  );
 }
 
 /**

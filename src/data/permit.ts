@@ -14,12 +14,11 @@ import { shippingNamespace } from "./usage";
  * that disconnects meanwhile leaves the queue through `signal`.
  */
 export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, request?: Request): Promise<Permit> {
-  // The tier's wait when it sets one, else the Worker's (PERMIT_MAX_WAIT_MS); the pool caps either at 5 s.
-  const maxWaitMs = record.max_wait_ms ?? Number(env.PERMIT_MAX_WAIT_MS);
-  const colo = (request?.cf as { colo?: unknown } | undefined)?.colo;
+  const colo = env.LOCATION_LIMITER ? (request?.cf as { colo?: unknown } | undefined)?.colo : undefined;
   const result = await acquirePermit(shippingNamespace(env.TOKEN_LIMITER), record.token_id, record.concurrency, (p) => ctx.waitUntil(p), {
     signal: request?.signal,
-    maxWaitMs: Number.isFinite(maxWaitMs) ? maxWaitMs : undefined,
+    // The tier's wait when it sets one, else the Worker's (PERMIT_MAX_WAIT_MS); the pool caps either at 5 s.
+    maxWaitMs: record.max_wait_ms ?? maxWaitOf(env),
     location: typeof colo === "string" && env.LOCATION_LIMITER ? locationObjects(env.LOCATION_LIMITER, colo) : undefined,
   });
   if (result.ok) return result.permit;
@@ -37,7 +36,30 @@ export async function takePermit(env: Env, record: TokenRecord, ctx: WaitUntil, 
   }
 }
 
-/** The second level: the token's object for this location, `<token id>@<colo>` (docs/limiter.md). */
-function locationObjects(ns: Env["LOCATION_LIMITER"], colo: string): LimiterNamespace {
-  return { getByName: (tokenId) => ns.getByName(`${tokenId}@${colo}`) };
+/** PERMIT_MAX_WAIT_MS, parsed once per isolate: the environment does not change while it lives. */
+let maxWait: { env: Env; value: number | undefined } | undefined;
+
+function maxWaitOf(env: Env): number | undefined {
+  if (maxWait?.env !== env) {
+    const ms = Number(env.PERMIT_MAX_WAIT_MS);
+    maxWait = { env, value: Number.isFinite(ms) ? ms : undefined };
+  }
+  return maxWait.value;
 }
+
+/**
+ * The second level: the token's object for this location, `<token id>@<colo>` (docs/limiter.md).
+ * One per colo and binding, kept: an isolate serves one location, and a pool keeps the first it
+ * is given, so a new object per request would be garbage at once.
+ */
+function locationObjects(ns: Env["LOCATION_LIMITER"], colo: string): LimiterNamespace {
+  if (locations.ns !== ns) locations = { ns, byColo: new Map() };
+  let objects = locations.byColo.get(colo);
+  if (!objects) {
+    if (locations.byColo.size >= 64) locations.byColo.clear(); // colo names are few; bounded all the same
+    objects = { getByName: (tokenId) => ns.getByName(`${tokenId}@${colo}`) };
+    locations.byColo.set(colo, objects);
+  }
+  return objects;
+}
+let locations: { ns: Env["LOCATION_LIMITER"] | undefined; byColo: Map<string, LimiterNamespace> } = { ns: undefined, byColo: new Map() };

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { permitPoolStats } from "../../src/limiter/isolate-permits";
 import { PermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
-import { singleNode, smallestTier, token } from "./helpers/tokens";
+import { cluster, singleNode, smallestTier, token } from "./helpers/tokens";
 import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
 
 /**
@@ -36,6 +36,16 @@ afterEach(() => {
 
 function query(secret: string): Promise<Response> {
   return exports.default.fetch("http://authorizer.test/api/v1/query?query=up", { headers: { authorization: `Bearer ${secret}` } });
+}
+
+/**
+ * An export: the one kind of answer relayed with a watch on upstream silence (forward.ts). Every
+ * other answer is piped by the runtime within the request's timeout; that pipe's stall and abort
+ * with a real upstream body are in test/hardening/real-socket.node.test.ts (the mocks here are
+ * JavaScript streams, whose pending read a pipe's signal does not interrupt).
+ */
+function exportSeries(secret: string): Promise<Response> {
+  return exports.default.fetch("http://authorizer.test/api/v1/export?match[]=up", { headers: { authorization: `Bearer ${secret}` } });
 }
 
 async function fillToLimit(secret: string): Promise<Response[]> {
@@ -117,19 +127,19 @@ describe("concurrency permits on the data path", () => {
     expect(permitPoolStats(t.id)?.inUse).toBe(0);
   });
 
-  it("frees the permit when the upstream stalls mid-body past the timeout", async () => {
+  it("frees the permit when the upstream stalls mid-body past the timeout (an export)", async () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
-    const res = await query(t.value);
+    const res = await exportSeries(t.value);
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
     await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a stalled upstream body");
   });
 
-  it("never cuts a client that reads slowly: the stall guard watches the upstream only", async () => {
+  it("never cuts a client that reads an export slowly: the stall guard watches the upstream only", async () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
-    const res = await query(t.value);
+    const res = await exportSeries(t.value);
     gates[0]!.finish(); // the upstream has everything ready at once
     // The client reads nothing for three timeout periods (UPSTREAM_TIMEOUT_MS is 500 ms here).
     await new Promise((r) => setTimeout(r, 1_500));
@@ -138,10 +148,51 @@ describe("concurrency permits on the data path", () => {
     await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a slow read");
   });
 
-  it("frees the permit when the client aborts the download", async () => {
+  // Every spelling of an export or federation keeps the watched relay, on a cluster too.
+  it.each([
+    ["single-node", "/api/v1/export/csv?match[]=up&format=__name__"],
+    ["single-node", "/api/v1/export/native?match[]=up"],
+    ["single-node", "/prometheus/api/v1/export?match[]=up"],
+    ["single-node", "/federate?match[]=up"],
+    ["cluster", "/select/7/prometheus/api/v1/export/native?match[]=up"],
+    ["cluster", "/select/7/prometheus/federate?match[]=up"],
+  ])("a slow reader of %s %s is not cut (watched relay)", async (type, path) => {
+    const d = type === "cluster" ? await cluster(VM, VM) : await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await exports.default.fetch(`http://authorizer.test${path}`, { headers: { authorization: `Bearer ${t.value}` } });
+    expect(res.status).toBe(200);
+    gates[0]!.finish();
+    await new Promise((r) => setTimeout(r, 1_500)); // three timeout periods without reading
+    expect(permitPoolStats(t.id)?.inUse).toBe(1);
+    expect(await res.text()).toBe("partial done");
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release after a slow read");
+  });
+
+  it("a query answer is delivered within the timeout or cut: a client reading nothing past it frees the permit", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const res = await query(t.value);
+    expect(res.status).toBe(200);
+    gates[0]!.finish(); // the upstream has everything ready at once; the client does not read
+    await until(() => permitPoolStats(t.id)?.inUse === 0, "release at the timeout of a piped answer");
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it("frees the permit when the client aborts the download (an export)", async () => {
+    const d = await singleNode(VM);
+    const t = await token(d.id, "r");
+    const responses = await Promise.all(Array.from({ length: limit }, () => exportSeries(t.value)));
+    for (const res of responses) expect(res.status).toBe(200);
+    await responses[0]!.body!.cancel("client went away");
+    await until(() => permitPoolStats(t.id)?.inUse === limit - 1, "release after client abort");
+    expect((await query(t.value)).status).toBe(200);
+  });
+
+  it("frees the permit when the client aborts a piped download", async () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
     const responses = await fillToLimit(t.value);
+    gates[0]!.finish(); // a JavaScript source must have its chunk ready for the pipe to see the cancel
     await responses[0]!.body!.cancel("client went away");
     await until(() => permitPoolStats(t.id)?.inUse === limit - 1, "release after client abort");
     expect((await query(t.value)).status).toBe(200);
