@@ -101,7 +101,9 @@ export async function forward(
     ctx.waitUntil(
       relayed.ended.finally(() => {
         permit.release();
-        if (streamed && (upload || length === null)) streamed(upload?.bytes() ?? 0, length === null ? relayed.bytes() : 0);
+        // Response bytes are counted here for every body, once it is over: the response the client
+        // gets from a runtime pipe carries no Content-Length header to count by.
+        streamed?.(upload?.bytes() ?? 0, relayed.bytes());
       }),
     );
     handedOff = true;

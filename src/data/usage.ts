@@ -50,10 +50,9 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
   const record = trace.record;
   if (record === undefined) return;
   let answer: Answer;
-  let responseBytes: number | undefined;
+  // A relayed answer's bytes are told by forward.ts once its transfer is over (countStreamedBytes).
   if ("response" in outcome) {
     answer = upstreamAnswerOf(outcome.response.status);
-    responseBytes = request.method === "HEAD" ? undefined : contentLength(outcome.response.headers); // a HEAD answer has no body
   } else {
     const err = outcome.error;
     // A 401 "unauthorized" after the token was identified: the lookup or its limiter found it revoked.
@@ -69,7 +68,6 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
     class: trace.class,
     answer,
     requestBytes: contentLength(headers),
-    responseBytes,
     upstreamMs: trace.upstreamMs,
     permitWaitMs: trace.permitWaitMs,
     inFlight: trace.inFlight,
@@ -81,8 +79,8 @@ export function countAnswer(trace: UsageTrace, request: Request, outcome: { resp
 }
 
 /**
- * Bytes of bodies without a Content-Length, told by forward.ts once the transfer is over (after
- * the request was counted): they add to the token's open batch.
+ * Bytes told by forward.ts once a transfer is over (after the request was counted): a chunked
+ * upload's, and every relayed answer's. They add to the token's open batch.
  */
 export function countStreamedBytes(tokenId: string, requestBytes: number, responseBytes: number): void {
   if (requestBytes > 0 || responseBytes > 0) isolateUsage().addBytes(tokenId, Date.now(), requestBytes, responseBytes);
