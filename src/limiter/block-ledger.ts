@@ -128,6 +128,9 @@ export class BlockLedger {
       const shrink = target < this.block && (idle || (this.parentContended && now - this.blockAskedAt >= SHRINK_SPACING_MS));
       if (grow || shrink || renewDue) this.background(this.ask(tokenId, this.need(req.limit)).catch(() => undefined));
     }
+    // Contended only if still short after the block had its chance to grow: a shortfall the
+    // growth covers would have the isolates hand permits back after every release.
+    if (d.short) this.contendedUntil = this.clock() + SUB_CONTENTION_MS;
     return this.grant(d.granted, d.expiresAt, this.clock(), req.holder);
   }
 
@@ -143,7 +146,6 @@ export class BlockLedger {
     if (ttlMs <= 0) return { granted: 0, expiresAt: 0, short: req.want > 0 };
     const pie = Math.min(this.usable(), this.share ?? Infinity);
     const d = decideLease(this.subs, { holder: req.holder, want: req.want, limit: this.usable(), ttlMs, demand: req.demand }, now, pie);
-    if (d.short) this.contendedUntil = now + SUB_CONTENTION_MS;
     if (d.lease) this.subs.set(req.holder, d.lease);
     else {
       this.subs.delete(req.holder);
