@@ -116,7 +116,8 @@ export class BlockLedger {
       d = this.decide(req);
     } else if (!this.inflight) {
       const now = this.clock();
-      const target = this.need(req.limit).want;
+      const need = this.need(req.limit);
+      const target = need.want;
       // Renew ahead of the check-in so a busy location never waits on it; grow to the demand;
       // shrink to it when the token is contended (at most every SHRINK_SPACING_MS, so the
       // token's object does not see a call per isolate call).
@@ -126,7 +127,7 @@ export class BlockLedger {
       // object): the block goes back at once — held here it would keep that isolate short.
       const idle = livePermits(this.subs, now) === 0;
       const shrink = target < this.block && (idle || (this.parentContended && now - this.blockAskedAt >= SHRINK_SPACING_MS));
-      if (grow || shrink || renewDue) this.background(this.ask(tokenId, this.need(req.limit)).catch(() => undefined));
+      if (grow || shrink || renewDue) this.background(this.ask(tokenId, need).catch(() => undefined));
     }
     // Contended only if still short after the block had its chance to grow: a shortfall the
     // growth covers would have the isolates hand permits back after every release.

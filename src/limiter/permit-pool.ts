@@ -1,10 +1,8 @@
-import type { LeaseGrant, LeaseRequest } from "./lease-ledger";
+import { callLease } from "./lease-call";
 import {
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_TIMINGS,
-  demandEstimate,
   type LeaseTimings,
-  RATE_EWMA_WEIGHT,
   MAX_WAIT_CEILING_MS,
   leaseWant,
   nextHeadroom,
@@ -27,8 +25,6 @@ import { ABORTED, type AcquireOptions, type Permit, type PermitResult, refusedAs
 const MAX_ROUNDS = 4;
 /** Pools kept per isolate; idle ones beyond this are dropped (their leases expire in the DO). */
 const MAX_POOLS = 10_000;
-/** How long a pool the token's object sent to its location's object stays there. */
-const ROUTE_PIN_MS = 60_000;
 /** Weight of the newest hold time in the pool's mean (for Retry-After). */
 const HOLD_EWMA_WEIGHT = 0.2;
 
@@ -268,98 +264,9 @@ export class PermitPools {
     return this.call(pool, leaseWant({ inUse: pool.inUse, waiting: pool.calling + pool.queue.length, headroom: pool.headroom, limit: pool.limit }), waitUntil);
   }
 
-  /**
-   * The one place that calls `lease`; calls are serialised per pool so answers apply in order. Never rejects.
-   * The call is handed to the calling request's `waitUntil`: requests of this isolate join it, and
-   * a client that disconnects must not take the call down with its request (the pool would wait
-   * on an answer that never comes until the dead-call guard in refresh() gives up on it).
-   */
+  /** One `lease` call for the pool (lease-call.ts); the queue's head looks again once it is answered. */
   private call(pool: Pool, want: number, waitUntil: WaitUntil): Promise<CallOutcome> {
-    // Switch to the location's object only with nothing in use, handing the direct lease back
-    // first (one call, once): nothing of it is in use, so nothing is left uncovered.
-    const from = pool.route;
-    const switching = pool.nextRoute !== undefined && pool.nextRoute !== pool.route && pool.inUse === 0;
-    if (switching) {
-      pool.route = pool.nextRoute!;
-      pool.held = 0;
-      pool.pinnedUntil = this.clock() + ROUTE_PIN_MS;
-    }
-    pool.nextRoute = undefined;
-    const startedAt = this.clock();
-    const seq = pool.arrivals;
-    const used = pool.used;
-    pool.used = 0;
-    this.measureRate(pool, startedAt);
-    const request: LeaseRequest = {
-      tokenId: pool.tokenId,
-      holder: this.holder,
-      want,
-      limit: pool.limit,
-      ttlMs: this.timings.leaseTtlMs,
-      used,
-      demand: demandEstimate({ ratePerMs: pool.ratePerMs, meanHoldMs: pool.meanHoldMs, inUse: pool.inUse, want }),
-    };
-    const inflight: NonNullable<Pool["inflight"]> = { want, startedAt, done: Promise.resolve({ seq, short: false, failed: false }) };
-    pool.inflight = inflight;
-    inflight.done = (async (): Promise<CallOutcome> => {
-      let outcome: CallOutcome;
-      try {
-        if (!pool.ns) throw new Error("no namespace to call");
-        const via = (route: "token" | "location") => (route === "location" && pool.location ? pool.location : pool.ns!);
-        if (switching) await withTimeout(via(from).getByName(pool.tokenId).lease({ ...request, want: 0, used: 0 }), this.timings.callTimeoutMs).catch(() => undefined);
-        const target = via(pool.route);
-        const grant: LeaseGrant = await withTimeout(target.getByName(pool.tokenId).lease(request), this.timings.callTimeoutMs);
-        // A move is pinned for ROUTE_PIN_MS either way, so the two levels' advice cannot flip-flop.
-        if (grant.route !== undefined && grant.route !== pool.route && (grant.route === "token" || pool.location) && this.clock() >= pool.pinnedUntil) {
-          pool.nextRoute = grant.route;
-        }
-        if (grant.revoked || pool.revoked) {
-          pool.revoked = true;
-          if (grant.expiredAt !== undefined) pool.expiredAt = grant.expiredAt;
-          pool.held = 0;
-        } else {
-          pool.held = grant.granted;
-          // Measured from the ask: the DO's deadline is at least that late.
-          pool.leasedAt = startedAt;
-          pool.contended = grant.contended;
-          if (grant.contended) pool.headroom = nextHeadroom(pool.headroom, "contended", pool.limit);
-        }
-        outcome = { seq, short: grant.granted < want, failed: false };
-      } catch (err) {
-        // The DO may or may not have applied the call: assume the smaller lease and check in next time.
-        pool.used += used;
-        pool.held = Math.min(pool.held, want);
-        pool.leasedAt = -Infinity;
-        pool.failedAt = this.clock();
-        console.warn(JSON.stringify({ level: "warn", msg: "permit lease call failed", token_id: pool.tokenId, error: String(err) }));
-        outcome = { seq, short: true, failed: true };
-      } finally {
-        if (pool.inflight === inflight) pool.inflight = undefined;
-      }
-      pool.lastCall = { at: this.clock(), outcome };
-      // New permits or a new answer: the queue's head looks again (in its own context).
-      this.serveQueue(pool);
-      return outcome;
-    })();
-    try {
-      waitUntil(inflight.done);
-    } catch {
-      // The request's context is already gone: the call runs as far as the runtime lets it, and
-      // the dead-call guard in refresh() covers an answer that never comes.
-    }
-    return inflight.done;
-  }
-
-  /** Updates the pool's arrival rate from the acquires since the last call. */
-  private measureRate(pool: Pool, now: number): void {
-    const mark = pool.rateMark;
-    pool.rateMark = { at: now, arrivals: pool.arrivals };
-    if (mark === undefined || now - mark.at < this.timings.pollMs) {
-      if (mark !== undefined) pool.rateMark = mark; // too short a window to measure: keep counting from the old mark
-      return;
-    }
-    const rate = (pool.arrivals - mark.arrivals) / (now - mark.at);
-    pool.ratePerMs = pool.ratePerMs === undefined ? rate : pool.ratePerMs + RATE_EWMA_WEIGHT * (rate - pool.ratePerMs);
+    return callLease(pool, want, waitUntil, { holder: this.holder, timings: this.timings, clock: this.clock, answered: (p) => this.serveQueue(p) });
   }
 
   private keepAlive(pool: Pool, waitUntil: WaitUntil): void {
