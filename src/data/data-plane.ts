@@ -41,7 +41,7 @@ async function handle(request: Request, env: Env, ctx: WaitUntil, trace: UsageTr
   const forwardFrom = Date.now();
   trace.permitWaitMs = forwardFrom - waitFrom;
   trace.inFlight = inFlightOf(record.token_id);
-  const streamed = (inBytes: number, outBytes: number) => countStreamedBytes(record.token_id, inBytes, outBytes); // bodies without a Content-Length
+  const streamed = (inBytes: number, outBytes: number) => countStreamedBytes(record.token_id, inBytes, outBytes); // a chunked upload's and the answer's bytes
   const response = await forward(upstreamRequest, decision.route, decision.search, permit, forwardLimits(env), ctx, streamed); // 7. forward + 8. answer
   trace.upstreamMs = Date.now() - forwardFrom; // to the upstream's headers
   return response;

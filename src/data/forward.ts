@@ -41,9 +41,9 @@ export interface ForwardLimits {
 }
 
 /**
- * Told, once the transfer is over, the bytes of bodies sent without a Content-Length (a chunked
- * upload; an answer streamed by the JavaScript relay), counted where their chunks pass anyway.
- * A body with a Content-Length is left to the caller, which reads the header.
+ * Told, once the transfer is over, a chunked upload's bytes (counted where its chunks pass anyway)
+ * and the answer's bytes as `relay()` relayed them. A request body with a Content-Length is left
+ * to the caller, which reads the header.
  */
 export type StreamedBytes = (requestBytes: number, responseBytes: number) => void;
 
