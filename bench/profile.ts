@@ -15,6 +15,7 @@ const { REPO_ROOT } = await import("../test/e2e/lib/worker.ts");
 const { admin, bundleAuthorizer, startVm } = await import("./lib/stack.ts");
 const { startInspectableWorker } = await import("./lib/inspectable.ts");
 const { remoteWriteBody } = await import("./lib/payloads.ts");
+const { instantQueryPath, QUERY_CLIENT_HEADERS } = await import("./lib/queries.ts");
 const { runWrk } = await import("./lib/wrk.ts");
 
 interface ProfileNode {
@@ -37,7 +38,7 @@ try {
   const req =
     workload === "remote_write"
       ? { url: `${worker.url}/api/v1/write`, method: "POST" as const, bodyFile: rwFile, headers: { ...auth, "content-encoding": "snappy" } }
-      : { url: `${worker.url}/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${Math.floor(nowMs / 1000)}`, headers: auth };
+      : { url: `${worker.url}${instantQueryPath(Math.floor(nowMs / 1000))}`, headers: { ...auth, ...QUERY_CLIENT_HEADERS } };
   await runWrk(req, { connections: 16, durationSeconds: 2, tmpDir: tmp }); // warm up
   await worker.inspect("Profiler.enable");
   await worker.inspect("Profiler.setSamplingInterval", { interval: 100 });

@@ -20,6 +20,7 @@ import type { BenchContext } from "../lib/context.ts";
 import { cpuSeconds } from "../lib/proc.ts";
 import { admin, bareWorkerConfig, startAuthorizer, startBareWorker, startVm } from "../lib/stack.ts";
 import { fmt, median, table } from "../lib/stats.ts";
+import { instantQueryPath, QUERY_CLIENT_HEADERS } from "../lib/queries.ts";
 
 /** The authorizer's source with the management plane imported at start-up, as before lazy loading. */
 function eagerVariant(): string {
@@ -79,7 +80,7 @@ export async function run(ctx: BenchContext): Promise<string> {
   const nowMs = Date.now();
   const t = Math.floor(nowMs / 1000);
   const vm = await startVm(nowMs);
-  const path = `/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}`;
+  const path = instantQueryPath(t);
 
   // One stored token, in a state directory every authorizer start below reuses.
   const setup = await startAuthorizer();
@@ -120,7 +121,7 @@ export async function run(ctx: BenchContext): Promise<string> {
       const w = await tg.start();
       const startMs = performance.now() - t0;
       const cpuReady = cpuSeconds(w.pids);
-      const headers: Record<string, string> = tg.auth ? { authorization: `Bearer ${tg.auth}` } : {};
+      const headers: Record<string, string> = { ...QUERY_CLIENT_HEADERS, ...(tg.auth ? { authorization: `Bearer ${tg.auth}` } : {}) };
       const firstMs = await timed(w.harness.url + path, headers);
       const firstCpuMs = (cpuSeconds(w.pids) - cpuReady) * 1000;
       const secondMs = await timed(w.harness.url + path, headers);

@@ -10,6 +10,7 @@ import { cpuSeconds, peakRss } from "../lib/proc.ts";
 import { importLinesBody, remoteWriteBody } from "../lib/payloads.ts";
 import { admin, startAuthorizer, startBareWorker, startVm, startVmauth, type Target } from "../lib/stack.ts";
 import { fmt, mb, median, ms, table } from "../lib/stats.ts";
+import { assertSameEncoding, instantQueryPath, QUERY_CLIENT_HEADERS, rangeQueryPath } from "../lib/queries.ts";
 import { runWrk, type WrkRequest } from "../lib/wrk.ts";
 
 interface Workload {
@@ -69,12 +70,12 @@ export async function run(ctx: BenchContext): Promise<string> {
     {
       name: "instant query",
       describe: "GET /api/v1/query, one series",
-      request: (base) => ({ url: `${base}/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}`, headers: auth }),
+      request: (base) => ({ url: `${base}${instantQueryPath(t)}`, headers: { ...auth, ...QUERY_CLIENT_HEADERS } }),
     },
     {
       name: "query_range",
       describe: "GET /api/v1/query_range, 5 series × 61 points",
-      request: (base) => ({ url: `${base}/api/v1/query_range?query=bench_series&start=${t - 3600}&end=${t}&step=60`, headers: auth }),
+      request: (base) => ({ url: `${base}${rangeQueryPath(t)}`, headers: { ...auth, ...QUERY_CLIENT_HEADERS } }),
     },
     {
       name: "remote_write",
@@ -101,14 +102,17 @@ export async function run(ctx: BenchContext): Promise<string> {
   // --quick: the instant query at both levels and the remote write loaded, so it ends within a minute.
   if (options.quick) workloads.splice(0, workloads.length, ...workloads.filter((w) => w.name === "instant query" || w.name === "remote_write"));
 
-  // Every target must answer every workload with 2xx before anything is measured.
+  // Every target must answer every workload with 2xx, in the same content coding, before anything is measured.
   for (const w of workloads) {
+    const answers: { target: string; response: Response }[] = [];
     for (const name of TARGETS) {
       const req = w.request(targets[name].url);
       const res = await fetch(req.url, { method: req.method ?? "GET", headers: req.headers, body: req.bodyFile ? readFileSync(req.bodyFile) : undefined, signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`${name} answers ${w.name} with ${res.status}, not 2xx`);
+      answers.push({ target: name, response: res });
     }
+    assertSameEncoding(w.name, answers);
   }
 
   const levels = [options.concurrency, 1];

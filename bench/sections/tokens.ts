@@ -16,6 +16,7 @@ import { makeTokens, seedTokens } from "../lib/seed.ts";
 import { admin, bundleAuthorizer, startVm } from "../lib/stack.ts";
 import { fmt, mb, median, ms, table } from "../lib/stats.ts";
 import { runWrk } from "../lib/wrk.ts";
+import { instantQueryPath } from "../lib/queries.ts";
 
 export async function run(ctx: BenchContext): Promise<string> {
   const nowMs = Date.now();
@@ -50,7 +51,7 @@ export async function run(ctx: BenchContext): Promise<string> {
     writeFileSync(hotFile, tokens.slice(0, 10).map((x) => x.secret).join("\n") + "\n");
     const allFile = join(ctx.tmpDir, `all-${n}.txt`);
     writeFileSync(allFile, tokens.map((x) => x.secret).join("\n") + "\n");
-    const url = `${worker.url}/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}`;
+    const url = `${worker.url}${instantQueryPath(t)}`;
     instances.push({ n, worker, hotFile, allFile, url, seeded });
   }
   for (const i of instances) await settle(i.worker.pids);

@@ -10,6 +10,7 @@ import { makeTokens } from "../lib/seed.ts";
 import { startVm, startVmauth } from "../lib/stack.ts";
 import { fmt, mb, ms, table } from "../lib/stats.ts";
 import { runWrk } from "../lib/wrk.ts";
+import { instantQueryPath } from "../lib/queries.ts";
 
 export async function run(ctx: BenchContext): Promise<string> {
   const nowMs = Date.now();
@@ -22,7 +23,7 @@ export async function run(ctx: BenchContext): Promise<string> {
     const started = Date.now();
     const vmauth = await startVmauth(tokens, vm.url, 300_000);
     const last = tokens[tokens.length - 1]!;
-    const url = `${vmauth.url}/api/v1/query?query=${encodeURIComponent('bench_series{series="0"}')}&time=${t}`;
+    const url = `${vmauth.url}${instantQueryPath(t)}`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${last}` } });
     await res.arrayBuffer();
     const firstAccepted = Date.now() - started;
