@@ -18,13 +18,24 @@ export function rangeQueryPath(t: number): string {
 /** What a query client (Grafana, vmalert, Prometheus) sends besides its credential. */
 export const QUERY_CLIENT_HEADERS: Readonly<Record<string, string>> = { "accept-encoding": "gzip" };
 
-/** Throws unless every target answered in the same content coding as the first one. */
-export function assertSameEncoding(workload: string, answers: { target: string; response: Response }[]): void {
-  const coding = (r: Response) => r.headers.get("content-encoding") ?? "identity";
-  const first = answers[0];
-  for (const a of answers) {
-    if (first && coding(a.response) !== coding(first.response)) {
-      throw new Error(`${workload}: ${a.target} answers in ${coding(a.response)}, ${first.target} in ${coding(first.response)}: the targets would not move the same body`);
+/** A target's answer to a workload, as the pre-run check saw it. */
+export interface Answer {
+  target: string;
+  response: Response;
+  bytes: number;
+}
+
+/**
+ * Throws unless every target that answered with a body used the same content coding. An empty
+ * answer (a write's 204) moves no body, whatever its Content-Encoding header says.
+ */
+export function assertSameEncoding(workload: string, answers: Answer[]): void {
+  const coding = (a: Answer) => a.response.headers.get("content-encoding") ?? "identity";
+  const withBody = answers.filter((a) => a.bytes > 0);
+  const first = withBody[0];
+  for (const a of withBody) {
+    if (first && coding(a) !== coding(first)) {
+      throw new Error(`${workload}: ${a.target} answers in ${coding(a)}, ${first.target} in ${coding(first)}: the targets would not move the same body`);
     }
   }
 }
