@@ -95,7 +95,7 @@ type Env = Record<string, string | undefined>;
  * option is always its value — a key or description may begin with "-" — but strict parseArgs
  * refuses a dash-led value unless it is attached with "=".
  */
-export function attachValues(argv: readonly string[]): string[] {
+function attachValues(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

@@ -5,6 +5,8 @@
  * server's own parseUsageQuery in test/unit/console-usage-ranges.test.ts.
  */
 
+import type { UsageStep } from "../usage/query";
+
 const HOUR_MS = 3_600_000;
 
 export interface UsageRange {
@@ -15,7 +17,7 @@ export interface UsageRange {
   words: string;
   /** Under the chart's left end. */
   ago: string;
-  step: "15m" | "1h" | "6h";
+  step: UsageStep;
   /** In the legend: "(per hour)". */
   perStep: string;
   rangeMs: number;

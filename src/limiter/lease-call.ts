@@ -107,11 +107,9 @@ export function callLease(pool: Pool, want: number, waitUntil: WaitUntil, c: Cal
 /** Updates the pool's arrival rate from the acquires since the last call. */
 function measureRate(pool: Pool, now: number, pollMs: number): void {
   const mark = pool.rateMark;
+  if (mark !== undefined && now - mark.at < pollMs) return; // too short a window to measure: keep counting from the old mark
   pool.rateMark = { at: now, arrivals: pool.arrivals };
-  if (mark === undefined || now - mark.at < pollMs) {
-    if (mark !== undefined) pool.rateMark = mark; // too short a window to measure: keep counting from the old mark
-    return;
-  }
+  if (mark === undefined) return;
   const rate = (pool.arrivals - mark.arrivals) / (now - mark.at);
   pool.ratePerMs = pool.ratePerMs === undefined ? rate : pool.ratePerMs + RATE_EWMA_WEIGHT * (rate - pool.ratePerMs);
 }

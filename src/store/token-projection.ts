@@ -68,8 +68,9 @@ export function toTokenRecord(row: ProjectionRow): TokenRecord {
 }
 
 /**
- * The data path's D1 fallback: the record for a secret hash, or null when no such token exists,
- * or it is revoked, or its deployment is deleted. One indexed query. An expired token's record is
+ * The usable token's record for a secret hash, or null when no such token exists, or it is
+ * revoked, or its deployment is deleted (the data path's fallback, `loadTokenByHash`, also sees
+ * revoked ones, to count their refusals). One indexed query. An expired token's record is
  * returned with its past `expires_at`, so the data path refuses it as expired (401
  * `expired_token`), not as unknown, also once its KV projection has expired.
  */

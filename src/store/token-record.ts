@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_WAIT_CEILING_MS } from "../limiter/lease-policy";
 import { AccessLevel, DeploymentType } from "../tokens/vocabulary";
 
 /**
@@ -17,7 +18,7 @@ export const TokenRecord = z.object({
   /** Concurrent requests allowed for this token (from the deployment's tier). */
   concurrency: z.number().int().positive(),
   /** Longest wait for a permit before the 429, ms (from the deployment's tier); absent: the Worker's PERMIT_MAX_WAIT_MS. */
-  max_wait_ms: z.number().int().min(0).max(5_000).optional(),
+  max_wait_ms: z.number().int().min(0).max(MAX_WAIT_CEILING_MS).optional(),
   /** single_node: the VictoriaMetrics base URL. */
   upstream_url: z.string().optional(),
   /** cluster: vminsert and vmselect base URLs. */

@@ -79,11 +79,7 @@ export class UsageAccumulator {
 
   /** Counts one answered request. Allocates nothing after a token's first request in a drain interval. */
   record(tokenId: string, s: RequestSample): void {
-    let slot = this.slots.get(tokenId);
-    if (slot === undefined) {
-      slot = { cells: newCells(), count: 0, firstAt: s.at, last: undefined, pending: [], inFlight: undefined };
-      this.slots.set(tokenId, slot);
-    }
+    const slot = this.countIn(tokenId, s.at);
     const c = slot.cells;
     const cls = CLASS_INDEX[s.class];
     c[requestCell(cls, ANSWER_INDEX[s.answer])]! += 1;
@@ -99,8 +95,6 @@ export class UsageAccumulator {
     }
     const inFlight = amount(s.inFlight);
     if (inFlight > c[MAX_CONCURRENCY]!) c[MAX_CONCURRENCY] = inFlight;
-    if (slot.count === 0 || s.at < slot.firstAt) slot.firstAt = s.at;
-    slot.count++;
     if (slot.last === undefined || s.at >= slot.last.at) {
       slot.last ??= { at: 0, class: s.class, answer: s.answer };
       const l = slot.last;
@@ -120,15 +114,21 @@ export class UsageAccumulator {
    * open then (never into one drained already: each byte counts once).
    */
   addBytes(tokenId: string, at: number, requestBytes: number, responseBytes: number): void {
+    const slot = this.countIn(tokenId, at);
+    slot.cells[REQUEST_BYTES]! += amount(requestBytes);
+    slot.cells[RESPONSE_BYTES]! += amount(responseBytes);
+  }
+
+  /** The token's open slot (made on first use), with one more count at `at` in it. */
+  private countIn(tokenId: string, at: number): Slot {
     let slot = this.slots.get(tokenId);
     if (slot === undefined) {
       slot = { cells: newCells(), count: 0, firstAt: at, last: undefined, pending: [], inFlight: undefined };
       this.slots.set(tokenId, slot);
     }
-    slot.cells[REQUEST_BYTES]! += amount(requestBytes);
-    slot.cells[RESPONSE_BYTES]! += amount(responseBytes);
     if (slot.count === 0 || at < slot.firstAt) slot.firstAt = at;
     slot.count++;
+    return slot;
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { DeploymentUsage } from "../../usage/report";
 import { ID } from "../ids";
-import { DEFAULT_USAGE_RANGE, usageQueryString } from "../usage-ranges";
+import { DEFAULT_USAGE_RANGE, type UsageRange, usageQueryString } from "../usage-ranges";
 import { api, enc } from "./api";
 import { byId, formatTime, h } from "./dom";
 import { handleError } from "./session";
@@ -30,11 +30,11 @@ function render(usage: DeploymentUsage): HTMLElement[] {
   if (usage.total.requests === 0) {
     return [h("p", { class: "help", "data-usage-quiet": "" }, `No requests in ${range.words}. Each token's usage is under Access tokens → … → Usage.`)];
   }
-  return [...totals(usage.total), chart(usage, range), h("h3", {}, "Traffic"), traffic(usage.total), h("h3", {}, "By token"), byToken(usage)];
+  return [...totals(usage.total), chart(usage, range), h("h3", {}, "Traffic"), traffic(usage.total), h("h3", {}, "By token"), byToken(usage, range)];
 }
 
 /** Tokens with requests in the range, busiest first (tokens without any are left out). */
-function byToken(usage: DeploymentUsage): HTMLElement {
+function byToken(usage: DeploymentUsage, range: UsageRange): HTMLElement {
   const rows = usage.tokens
     .filter((t) => t.total.requests > 0)
     .sort((a, b) => b.total.requests - a.total.requests)
@@ -56,7 +56,7 @@ function byToken(usage: DeploymentUsage): HTMLElement {
     h(
       "table",
       { class: "data-table", role: "table", "data-usage-tokens": "" },
-      h("caption", { class: "visually-hidden" }, `Usage by token, ${DEFAULT_USAGE_RANGE.words}`),
+      h("caption", { class: "visually-hidden" }, `Usage by token, ${range.words}`),
       h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, head("Token"), head("Requests"), head("Refused"), head("Upstream 5xx"), head("Last used"))),
       h("tbody", { role: "rowgroup" }, ...rows),
     ),

@@ -5,7 +5,7 @@
  * dom.ts); the chart's geometry is chart-path.ts's.
  */
 import type { UsageSummary } from "../../usage/report";
-import type { UsageRange } from "../usage-ranges";
+import { DEFAULT_USAGE_RANGE, type UsageRange } from "../usage-ranges";
 import { niceCeiling, nonZero, stepAreaPath } from "./chart-path";
 import { formatTime, h } from "./dom";
 import { bytes, duration } from "./format";
@@ -66,7 +66,7 @@ export function chart(usage: { step: string; total: UsageSummary; points: (Usage
   const refused = usage.points.map((p) => p.refused);
   const top = niceCeiling(Math.max(...requests));
   const peak = usage.points.reduce((a, b) => (b.requests > a.requests ? b : a));
-  const when = range.rangeMs > 86_400_000 ? formatTime(peak.at) : clock(peak.at);
+  const when = range.rangeMs > DEFAULT_USAGE_RANGE.rangeMs ? formatTime(peak.at) : clock(peak.at);
   const label = `Requests and refusals ${range.perStep} over ${range.words}: at most ${count(peak.requests)} requests (at ${when}), ${count(usage.total.refused)} refused in all.`;
   const picture = svg("svg", {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
