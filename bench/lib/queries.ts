@@ -3,7 +3,7 @@
 // same body: workerd presents every request to a Worker as accepting gzip, so the bare Worker
 // (which forwards headers as they come) gets VictoriaMetrics' gzip and hands it to a client that
 // never asked for it, while the authorizer asks for identity (issue 12) and relays the plain
-// answer, about 5 times the bytes on query_range. `assertSameEncoding` checks it before a run.
+// answer, about 5 times the bytes on query_range. `assertSameAnswers` checks it before a run.
 
 /** The instant query: one series, a fixed time. */
 export function instantQueryPath(t: number): string {
@@ -18,24 +18,22 @@ export function rangeQueryPath(t: number): string {
 /** What a query client (Grafana, vmalert, Prometheus) sends besides its credential. */
 export const QUERY_CLIENT_HEADERS: Readonly<Record<string, string>> = { "accept-encoding": "gzip" };
 
-/** A target's answer to a workload, as the pre-run check saw it. */
-export interface Answer {
-  target: string;
-  response: Response;
-  bytes: number;
-}
-
 /**
- * Throws unless every target that answered with a body used the same content coding. An empty
- * answer (a write's 204) moves no body, whatever its Content-Encoding header says.
+ * Sends `workload` once to every target and throws unless each answers 2xx and every answer with
+ * a body uses the same content coding as the first. An empty answer (a write's 204) moves no body,
+ * whatever its Content-Encoding header says (workerd adds gzip to one).
  */
-export function assertSameEncoding(workload: string, answers: Answer[]): void {
-  const coding = (a: Answer) => a.response.headers.get("content-encoding") ?? "identity";
-  const withBody = answers.filter((a) => a.bytes > 0);
-  const first = withBody[0];
-  for (const a of withBody) {
-    if (first && coding(a) !== coding(first)) {
-      throw new Error(`${workload}: ${a.target} answers in ${coding(a)}, ${first.target} in ${coding(first)}: the targets would not move the same body`);
+export async function assertSameAnswers(workload: string, requests: { target: string; url: string; init?: RequestInit }[]): Promise<void> {
+  let first: { target: string; coding: string } | undefined;
+  for (const { target, url, init } of requests) {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    const bytes = (await response.arrayBuffer()).byteLength;
+    if (!response.ok) throw new Error(`${target} answers ${workload} with ${response.status}, not 2xx`);
+    if (bytes === 0) continue;
+    const coding = response.headers.get("content-encoding") ?? "identity";
+    first ??= { target, coding };
+    if (coding !== first.coding) {
+      throw new Error(`${workload}: ${target} answers in ${coding}, ${first.target} in ${first.coding}: the targets would not move the same body`);
     }
   }
 }

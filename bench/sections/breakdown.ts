@@ -19,7 +19,7 @@ import type { BenchContext } from "../lib/context.ts";
 import { cpuSeconds } from "../lib/proc.ts";
 import { admin, startAuthorizer, startBareWorker, startVm } from "../lib/stack.ts";
 import { fmt, median, table } from "../lib/stats.ts";
-import { type Answer, assertSameEncoding, instantQueryPath, QUERY_CLIENT_HEADERS, rangeQueryPath } from "../lib/queries.ts";
+import { assertSameAnswers, instantQueryPath, QUERY_CLIENT_HEADERS, rangeQueryPath } from "../lib/queries.ts";
 import { type Patch, patchTree, VARIANTS } from "../lib/variants.ts";
 import { runWrk } from "../lib/wrk.ts";
 
@@ -56,14 +56,7 @@ export async function run(ctx: BenchContext): Promise<string> {
   ];
   const headersOf = (tg: (typeof targets)[number]): Record<string, string> => ({ ...QUERY_CLIENT_HEADERS, ...(tg.auth ? { authorization: `Bearer ${tg.auth}` } : {}) });
   for (const w of workloads) {
-    const answers: Answer[] = [];
-    for (const tg of targets) {
-      const response = await fetch(`${tg.url}${w.path}`, { headers: headersOf(tg), signal: AbortSignal.timeout(10_000) });
-      const bytes = (await response.arrayBuffer()).byteLength;
-      if (!response.ok) throw new Error(`${tg.name} answers ${w.name} with ${response.status}, not 2xx`);
-      answers.push({ target: tg.name, response, bytes });
-    }
-    assertSameEncoding(w.name, answers);
+    await assertSameAnswers(w.name, targets.map((tg) => ({ target: tg.name, url: `${tg.url}${w.path}`, init: { headers: headersOf(tg) } })));
   }
   const cpu: Record<string, number[]> = {};
   const rps: Record<string, number[]> = {};

@@ -10,7 +10,7 @@ import { cpuSeconds, peakRss } from "../lib/proc.ts";
 import { importLinesBody, remoteWriteBody } from "../lib/payloads.ts";
 import { admin, startAuthorizer, startBareWorker, startVm, startVmauth, type Target } from "../lib/stack.ts";
 import { fmt, mb, median, ms, table } from "../lib/stats.ts";
-import { type Answer, assertSameEncoding, instantQueryPath, QUERY_CLIENT_HEADERS, rangeQueryPath } from "../lib/queries.ts";
+import { assertSameAnswers, instantQueryPath, QUERY_CLIENT_HEADERS, rangeQueryPath } from "../lib/queries.ts";
 import { runWrk, type WrkRequest } from "../lib/wrk.ts";
 
 interface Workload {
@@ -104,15 +104,13 @@ export async function run(ctx: BenchContext): Promise<string> {
 
   // Every target must answer every workload with 2xx, in the same content coding, before anything is measured.
   for (const w of workloads) {
-    const answers: Answer[] = [];
-    for (const name of TARGETS) {
-      const req = w.request(targets[name].url);
-      const res = await fetch(req.url, { method: req.method ?? "GET", headers: req.headers, body: req.bodyFile ? readFileSync(req.bodyFile) : undefined, signal: AbortSignal.timeout(10_000) });
-      const bytes = (await res.arrayBuffer()).byteLength;
-      if (!res.ok) throw new Error(`${name} answers ${w.name} with ${res.status}, not 2xx`);
-      answers.push({ target: name, response: res, bytes });
-    }
-    assertSameEncoding(w.name, answers);
+    await assertSameAnswers(
+      w.name,
+      TARGETS.map((name) => {
+        const req = w.request(targets[name].url);
+        return { target: name, url: req.url, init: { method: req.method ?? "GET", headers: req.headers, body: req.bodyFile ? readFileSync(req.bodyFile) : undefined } };
+      }),
+    );
   }
 
   const levels = [options.concurrency, 1];

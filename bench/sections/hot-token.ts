@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { BenchContext } from "../lib/context.ts";
 import { LOOPBACK } from "../../test/e2e/lib/processes.ts";
 import { admin, startAuthorizer } from "../lib/stack.ts";
-import { fmt, ms, table } from "../lib/stats.ts";
+import { fmt, median, ms, table } from "../lib/stats.ts";
 import { runWrk } from "../lib/wrk.ts";
 
 const TIER = 20; // s.starter.a: 50 concurrent requests per token
@@ -102,10 +102,6 @@ export async function run(ctx: BenchContext): Promise<string> {
       ctx.log(`hot token round ${round + 1}/${rounds} c=${connections}: ${fmt(row.okPerSecond)} ok/s, ${fmt(row.refusedPerSecond)} 429/s, max in flight ${row.maxInFlight}`);
     }
   }
-  const median = (xs: number[]) => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  };
   const results = counts.map((connections) => {
     const rs = measured.get(connections)!;
     const pick = (f: (r: HotRow) => number) => median(rs.map(f));
