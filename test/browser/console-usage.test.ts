@@ -185,7 +185,7 @@ describe("a token's usage in the console", () => {
     expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(`Actions for token ${used.description}`);
   });
 
-  it("shows the last 7 and 30 days when picked, and starts at 24 hours again for the next token", async () => {
+  it("shows the last 7 and 30 days when picked, and starts at 24 hours again when the dialog opens again", async () => {
     const dialog = await openUsageOf(page, used.description);
     const chart = dialog.locator("svg.usage-chart");
     for (const [label, step, words, ago] of [

@@ -35,7 +35,8 @@ function answer(n: number): void {
 beforeAll(async () => {
   await new Promise<void>((ok) => upstream.listen(0, "127.0.0.1", ok));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  worker = await startWorker();
+  // The Worker's own wait is the longest there is, so a tier's 0 ms that were ignored would show.
+  worker = await startWorker({ vars: { PERMIT_MAX_WAIT_MS: "5000" } });
   admin = managementClient(worker);
   tier = await admin.smallestTier("single_node");
 }, 90_000);
@@ -112,8 +113,12 @@ describe("waiting for a permit, per tier, in workerd", () => {
     await setTierWait(0);
     const secret = (await freshToken("no wait")).value;
     const first = await fill(secret);
+    const sentAt = Date.now();
     const refused = await query(secret);
     expect(refused.status).toBe(429);
+    // Not the Worker's own wait: that is 5 s here, and nothing is released meanwhile, so a request
+    // that waited it could not be answered sooner. An answer at once has seconds to spare.
+    expect(Date.now() - sentAt).toBeLessThan(4_000);
     expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
     expect((JSON.parse(refused.body) as { error: string }).error).toBe("too_many_requests");
     expect(held).toHaveLength(tier.access_token_concurrent_requests);

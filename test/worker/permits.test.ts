@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { permitPoolStats } from "../../src/limiter/isolate-permits";
 import { PermitPools } from "../../src/limiter/permit-pool";
 import type { TokenLimiter } from "../../src/limiter/token-limiter";
+import { loadTokenRecord, tokenKvKey } from "../../src/store/token-projection";
+import { hashSecret } from "../../src/token/crypto";
 import { cluster, singleNode, smallestTier, token } from "./helpers/tokens";
 import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstream";
 
@@ -55,7 +57,7 @@ async function fillToLimit(secret: string): Promise<Response[]> {
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -183,6 +185,9 @@ describe("concurrency permits on the data path", () => {
     const t = await token(d.id, "r");
     const responses = await Promise.all(Array.from({ length: limit }, () => exportSeries(t.value)));
     for (const res of responses) expect(res.status).toBe(200);
+    // Every upstream body complete, none read: the watched relay holds each permit until its client
+    // reads or leaves (the slow-reader tests above), so only the cancel can free one.
+    for (const gate of gates) gate.finish();
     await responses[0]!.body!.cancel("client went away");
     await until(() => permitPoolStats(t.id)?.inUse === limit - 1, "release after client abort");
     expect((await query(t.value)).status).toBe(200);
@@ -229,6 +234,7 @@ describe("the wait for a permit, per tier", () => {
     const tier = await smallestTier("single_node");
     await env.DB.prepare("UPDATE tiers SET access_token_max_wait_ms = ?1 WHERE id = ?2").bind(ms, tier.id).run();
   }
+  afterEach(() => setTierWait(null)); // the seeded tiers set no wait of their own
 
   // What a waiting request sees, sampled while it is pending (a wait shows as a queued acquire).
   async function mostQueuedWhile(pending: Promise<Response>, tokenId: string): Promise<{ res: Response; mostQueued: number }> {
@@ -249,6 +255,8 @@ describe("the wait for a permit, per tier", () => {
     const held = await fillToLimit(t.value);
     const { res, mostQueued } = await mostQueuedWhile(query(t.value), t.id);
     expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(((await res.json()) as { error: string }).error).toBe("too_many_requests");
     expect(mostQueued).toBe(0);
     expect(upstream.calls).toHaveLength(limit);
     expect(held).toHaveLength(limit);
@@ -264,8 +272,9 @@ describe("the wait for a permit, per tier", () => {
     const d = await singleNode(VM);
     const t = await token(d.id, "r");
     expect(await smallestTier("single_node")).not.toHaveProperty("access_token_max_wait_ms");
-    const keys = await env.TOKENS_KV.list({ prefix: "token:" });
-    const records = await Promise.all(keys.keys.map((k) => env.TOKENS_KV.get<{ token_id: string; max_wait_ms?: number }>(k.name, "json")));
-    expect(records.find((r) => r?.token_id === t.id)).toMatchObject({ max_wait_ms: 300 });
+    const hash = await hashSecret(t.value);
+    // The KV projection written at creation, and the D1 fallback a KV miss reads.
+    expect(await env.TOKENS_KV.get(tokenKvKey(hash), "json")).toMatchObject({ token_id: t.id, max_wait_ms: 300 });
+    expect(await loadTokenRecord(env.DB, hash)).toMatchObject({ token_id: t.id, max_wait_ms: 300 });
   });
 });

@@ -15,7 +15,8 @@ import { gatedResponse, mockUpstreams, type UpstreamMock } from "./helpers/upstr
 /**
  * Every refusal the data plane can attribute to a token, each counted exactly once for that token,
  * as the class of the API the path names, through the real Worker, its lease calls and the sweep —
- * and still once after the token's object restarts. Refusals that name no token count for none.
+ * and not again after the token's object restarts. A refusal made before forwarding never reaches
+ * the upstream. Refusals that name no token count for none.
  */
 
 const VM = "http://vm.refusals.test";
@@ -93,103 +94,52 @@ interface Case {
   reason: RefusalReason;
   /** The class the refusal counts as: that of the API the path names. */
   class: "read" | "write" | "delete" | "other";
-  /** Sends the refused request (after any set-up); returns its answer. Other cells it causes, if any, in `also`. */
-  run(): Promise<{ answer: { status: number; error?: string }; token: Token; also?: Record<string, number> }>;
+  /**
+   * Sends the refused request (after any set-up); returns its answer. Other cells it causes, if any,
+   * in `also`; the requests that reached the upstream in `upstreamCalls` (absent: none, the refusal
+   * came before forwarding).
+   */
+  run(): Promise<{ answer: { status: number; error?: string }; token: Token; also?: Record<string, number>; upstreamCalls?: number }>;
 }
 
 const single = () => singleNode(VM, "refusals");
+const clustered = () => cluster(INSERT, SELECT);
+
+/** The common case: a token (`token`: its create body) on a fresh deployment, and one request to `path`, refused. */
+function refused(
+  reason: RefusalReason,
+  cls: Case["class"],
+  path: string,
+  opts: { init?: Parameters<typeof send>[2]; token?: Record<string, unknown>; deployment?: () => Promise<{ id: string }>; upstreamCalls?: number } = {},
+): Case {
+  return {
+    reason,
+    class: cls,
+    run: async () => {
+      const t = await tokenWith((await (opts.deployment ?? single)()).id, opts.token);
+      return { token: t, answer: await send(t.value, path, opts.init), upstreamCalls: opts.upstreamCalls };
+    },
+  };
+}
 
 const CASES: Case[] = [
-  {
-    reason: "insufficient_access",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await single()).id, { type: "w" });
-      return { token: t, answer: await send(t.value, "/api/v1/query?query=up") };
-    },
-  },
-  {
-    reason: "tenant_required",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await cluster(INSERT, SELECT)).id);
-      return { token: t, answer: await send(t.value, "/prometheus/api/v1/query?query=up") };
-    },
-  },
-  {
-    reason: "invalid_tenant",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await cluster(INSERT, SELECT)).id);
-      return { token: t, answer: await send(t.value, "/select/multitenant/prometheus/api/v1/query?query=up") };
-    },
-  },
-  {
-    reason: "tenant_in_path",
-    class: "write",
-    run: async () => {
-      const t = await tokenWith((await cluster(INSERT, SELECT)).id, { tenant_id: "42:7" });
-      return { token: t, answer: await send(t.value, "/insert/1/prometheus/api/v1/write", { method: "POST", body: "x" }) };
-    },
-  },
-  {
-    reason: "forbidden_path",
-    class: "other",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      return { token: t, answer: await send(t.value, "/api/v1/admin/tsdb/snapshot/create") };
-    },
-  },
-  {
-    reason: "non_canonical_path",
-    class: "other",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      return { token: t, answer: await send(t.value, "/api/v1/%71uery?query=up") };
-    },
-  },
-  {
-    reason: "unknown_path",
-    class: "other",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      return { token: t, answer: await send(t.value, "/no/such/api") };
-    },
-  },
-  {
-    reason: "address_not_allowed",
-    class: "write",
-    run: async () => {
-      const t = await tokenWith((await single()).id, { allowed_networks: ["10.0.0.0/8"] });
-      return { token: t, answer: await send(t.value, "/api/v1/write", { method: "POST", body: "x", ip: "203.0.113.7" }) };
-    },
-  },
-  {
-    reason: "label_scope_unsupported",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await single()).id, { labels: { team: "payments" } });
-      return { token: t, answer: await send(t.value, "/api/v1/series/count") };
-    },
-  },
-  {
-    reason: "label_scope_form_body",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await single()).id, { labels: { team: "payments" } });
-      const init = { method: "POST", body: "--x--", headers: { "content-type": "multipart/form-data; boundary=x" } };
-      return { token: t, answer: await send(t.value, "/api/v1/query", init) };
-    },
-  },
-  {
-    reason: "payload_too_large",
-    class: "write",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      const big = "x".repeat(1024 * 1024 + 1); // MAX_BODY_BYTES is 1 MiB in the tests
-      return { token: t, answer: await send(t.value, "/api/v1/write", { method: "POST", body: big, headers: { "content-length": String(big.length) } }) };
-    },
-  },
+  refused("insufficient_access", "read", "/api/v1/query?query=up", { token: { type: "w" } }),
+  refused("tenant_required", "read", "/prometheus/api/v1/query?query=up", { deployment: clustered }),
+  refused("invalid_tenant", "read", "/select/multitenant/prometheus/api/v1/query?query=up", { deployment: clustered }),
+  refused("tenant_in_path", "write", "/insert/1/prometheus/api/v1/write", { deployment: clustered, token: { tenant_id: "42:7" }, init: { method: "POST", body: "x" } }),
+  refused("forbidden_path", "other", "/api/v1/admin/tsdb/snapshot/create"),
+  refused("non_canonical_path", "other", "/api/v1/%71uery?query=up"),
+  refused("unknown_path", "other", "/no/such/api"),
+  refused("address_not_allowed", "write", "/api/v1/write", { token: { allowed_networks: ["10.0.0.0/8"] }, init: { method: "POST", body: "x", ip: "203.0.113.7" } }),
+  refused("label_scope_unsupported", "read", "/api/v1/series/count", { token: { labels: { team: "payments" } } }),
+  refused("label_scope_form_body", "read", "/api/v1/query", {
+    token: { labels: { team: "payments" } },
+    init: { method: "POST", body: "--x--", headers: { "content-type": "multipart/form-data; boundary=x" } },
+  }),
+  // MAX_BODY_BYTES is 1 MiB in the tests.
+  refused("payload_too_large", "write", "/api/v1/write", {
+    init: { method: "POST", body: "x".repeat(1024 * 1024 + 1), headers: { "content-length": String(1024 * 1024 + 1) } },
+  }),
   {
     reason: "too_many_requests",
     class: "read",
@@ -208,35 +158,15 @@ const CASES: Case[] = [
       for (const gate of gates) gate.finish();
       await Promise.all(held.map((r) => r.text()));
       await waitOnExecutionContext(ctx);
-      return { token: t, answer, also: { "req.read.2xx": limit } };
+      return { token: t, answer, also: { "req.read.2xx": limit }, upstreamCalls: limit };
     },
   },
-  {
-    reason: "bad_gateway",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      return { token: t, answer: await send(t.value, "/api/v1/query?query=up&upstream=unreachable") };
-    },
-  },
-  {
-    reason: "gateway_timeout",
-    class: "delete",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      return { token: t, answer: await send(t.value, "/api/v1/admin/tsdb/delete_series?match[]=up&upstream=silent", { method: "POST" }) };
-    },
-  },
-  {
-    reason: "limiter_unavailable",
-    class: "read",
-    run: async () => {
-      const t = await tokenWith((await single()).id);
-      // The token's object does not answer: every lease call fails.
-      const failing = { getByName: () => ({ lease: () => Promise.reject(new Error("Durable Object unavailable")) }) };
-      return { token: t, answer: await send(t.value, "/api/v1/query?query=up", { workerEnv: { ...env, TOKEN_LIMITER: failing } as unknown as Env }) };
-    },
-  },
+  refused("bad_gateway", "read", "/api/v1/query?query=up&upstream=unreachable", { upstreamCalls: 1 }),
+  refused("gateway_timeout", "delete", "/api/v1/admin/tsdb/delete_series?match[]=up&upstream=silent", { init: { method: "POST" }, upstreamCalls: 1 }),
+  // The token's object does not answer: every lease call fails.
+  refused("limiter_unavailable", "read", "/api/v1/query?query=up", {
+    init: { workerEnv: { ...env, TOKEN_LIMITER: { getByName: () => ({ lease: () => Promise.reject(new Error("Durable Object unavailable")) }) } } as unknown as Env },
+  }),
   {
     reason: "revoked_token",
     class: "read",
@@ -263,7 +193,7 @@ const CASES: Case[] = [
       forgetTokenRecord(hash);
       const answer = await send(t.value, "/api/v1/write", { method: "POST", body: "x" });
       await env.TOKENS_KV.delete(`token:${hash}`);
-      return { token: t, answer, also: { "req.read.2xx": 1 } };
+      return { token: t, answer, also: { "req.read.2xx": 1 }, upstreamCalls: 1 };
     },
   },
   {
@@ -285,10 +215,12 @@ describe("refusals counted per token", () => {
     expect(new Set(CASES.map((c) => c.reason))).toEqual(new Set(attributable));
   });
 
-  it("counts each exactly once, as the class of the API the path names, also after the object restarts", async () => {
+  it("counts each exactly once, as the class of the API the path names, and not again after every object restarts", async () => {
     const expected = new Map<string, Record<string, number>>();
     for (const c of CASES) {
-      const { answer, token, also } = await c.run();
+      const calls = upstream.calls.length;
+      const { answer, token, also, upstreamCalls } = await c.run();
+      expect({ reason: c.reason, upstreamCalls: upstream.calls.length - calls }).toEqual({ reason: c.reason, upstreamCalls: upstreamCalls ?? 0 });
       expect({ reason: c.reason, ...answer }).toEqual({ reason: c.reason, status: REFUSALS[c.reason].status, error: c.reason === "revoked_token" ? "unauthorized" : c.reason });
       expected.set(token.id, { ...also, [`req.${c.class}.${c.reason}`]: 1 });
     }
@@ -297,7 +229,7 @@ describe("refusals counted per token", () => {
     const stored = async () => Object.fromEntries(await Promise.all([...expected.keys()].map(async (id) => [id, await storedRequests(id)] as const)));
     expect(await stored()).toEqual(Object.fromEntries(expected));
 
-    // A restart of every object, and another sweep: nothing lost, nothing counted twice.
+    // A restart of every object, and another sweep: the stored counts neither lost nor shipped again.
     for (const id of expected.keys()) await evictDurableObject(ns.getByName(id));
     await sweep();
     expect(await stored()).toEqual(Object.fromEntries(expected));
